@@ -1,0 +1,25 @@
+"""OpenAPI pieces for the error shape: simplejwt's ``token_not_valid`` belongs to the 401 codes."""
+
+from django.db import models
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum
+from rest_framework import serializers
+
+
+class ErrorCode401Enum(models.TextChoices):
+    AUTHENTICATION_FAILED = "authentication_failed"
+    NOT_AUTHENTICATED = "not_authenticated"
+    TOKEN_NOT_VALID = "token_not_valid"
+    USER_NOT_FOUND = "user_not_found"
+    USER_INACTIVE = "user_inactive"
+    NO_ACTIVE_ACCOUNT = "no_active_account"
+
+
+class Error401Serializer(serializers.Serializer):  # type: ignore[type-arg]
+    code = serializers.ChoiceField(choices=ErrorCode401Enum.choices)
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ErrorResponse401Serializer(serializers.Serializer):  # type: ignore[type-arg]
+    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+    errors = Error401Serializer(many=True)

@@ -1,0 +1,34 @@
+"""Production: refuses to start insecure (ARCHITECTURE §7)."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from app.settings.base import *  # noqa: F403
+from app.settings.base import DATABASES, DEBUG, PLATE_ENCRYPTION_KEYS, PLATE_INDEX_KEY, REDIS_URL, SECRET_KEY, env
+
+if DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off in production.")
+if not SECRET_KEY or SECRET_KEY.startswith("dev-insecure") or len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters.")
+if not DATABASES:
+    raise ImproperlyConfigured("DATABASE_URL must be set in production.")
+if not REDIS_URL:
+    raise ImproperlyConfigured("REDIS_URL must be set in production.")
+if not PLATE_ENCRYPTION_KEYS or not PLATE_INDEX_KEY:
+    raise ImproperlyConfigured("PLATE_ENCRYPTION_KEYS and PLATE_INDEX_KEY must be set in production.")
+
+LOG_JSON = env.bool("LOG_JSON", default=True)
+LOGGING["formatters"]["structured"]["json"] = LOG_JSON  # type: ignore[name-defined]  # noqa: F405
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^ready/$"]
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}

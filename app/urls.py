@@ -1,0 +1,27 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from app import views
+
+api_v1 = [
+    path("", include("accounts.api.urls")),
+    path("", include("vehicles.api.urls")),
+]
+
+urlpatterns = [
+    path("health/", views.health, name="health"),
+    path("ready/", views.ready, name="ready"),
+    path(settings.ADMIN_URL, admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]
+
+# JSON error pages for anything that fails outside a DRF view (unknown URL, crash in middleware).
+handler400 = "app.views.bad_request"
+handler403 = "app.views.permission_denied"
+handler404 = "app.views.not_found"
+handler500 = "app.views.server_error"
