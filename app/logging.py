@@ -3,6 +3,7 @@
 import logging
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 from app.request_context import current_request_id
 
@@ -13,15 +14,13 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def _add_request_id(_logger: object, _name: str, event_dict: dict[str, object]) -> dict[str, object]:
+def _add_request_id(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
     event_dict.setdefault("request_id", current_request_id() or "-")
     return event_dict
 
 
 def structured_formatter(json: bool = False) -> structlog.stdlib.ProcessorFormatter:
-    renderer = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     return structlog.stdlib.ProcessorFormatter(
         processor=renderer,
         foreign_pre_chain=[

@@ -102,6 +102,3 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Jso
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return _error(403, "client_error", "permission_denied", "You do not have permission to perform this action.")
-
-
-

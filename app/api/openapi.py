@@ -23,3 +23,16 @@ class Error401Serializer(serializers.Serializer):  # type: ignore[type-arg]
 class ErrorResponse401Serializer(serializers.Serializer):  # type: ignore[type-arg]
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
     errors = Error401Serializer(many=True)
+
+
+class ClientErrorItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. `last_owner`.")
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ClientErrorResponseSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The error shape for domain errors declared explicitly on an operation (e.g. 409)."""
+
+    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+    errors = ClientErrorItemSerializer(many=True)

@@ -178,7 +178,11 @@ REST_FRAMEWORK = {
 DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_HANDLER_CLASS": "app.api.exceptions.ExceptionHandler",
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
-    "ERROR_SCHEMAS": {"401": "app.api.openapi.ErrorResponse401Serializer"},
+    "ERROR_SCHEMAS": {
+        "401": "app.api.openapi.ErrorResponse401Serializer",
+        "409": "app.api.openapi.ClientErrorResponseSerializer",
+        "422": "app.api.openapi.ClientErrorResponseSerializer",
+    },
     "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "409", "415", "422", "429", "500"],
 }
 
@@ -216,6 +220,7 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+        "RoleEnum": "accounts.models.Role.choices",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }

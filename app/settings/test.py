@@ -36,3 +36,7 @@ PLATE_INDEX_KEY = "test-plate-index-key"  # noqa: S105
 
 REST_FRAMEWORK = {**REST_FRAMEWORK, "TEST_REQUEST_DEFAULT_FORMAT": "json"}
 LOGGING_CONFIG = None  # pytest captures logging itself
+
+# No collectstatic in tests: WhiteNoise serves from the finders.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
