@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ def _fail_fast_if_services_missing() -> None:
             "  Start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no\n"
             "  or point REDIS_URL at a running Redis."
         )
-    db = settings.DATABASES["default"]
+    db: dict[str, Any] = settings.DATABASES["default"]
     try:
         psycopg.connect(
             dbname="postgres",
@@ -58,12 +57,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache() -> Iterator[None]:
+def _clear_cache() -> None:
     """Each test starts with an empty cache (throttle counters included) under its worker's prefix."""
     from django.core.cache import cache
 
     cache.delete_pattern("*")  # type: ignore[attr-defined]
-    yield
+    return
 
 
 @pytest.fixture

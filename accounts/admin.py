@@ -12,7 +12,7 @@ from . import services
 from .models import AuditLogEntry, Membership, Organization, RefreshTokenFamily, User
 
 
-class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)
@@ -35,7 +35,7 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
-class StaffScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class StaffScopedAdmin(admin.ModelAdmin):
     """Superusers see everything; other staff only rows of organizations they own or manage."""
 
     organization_lookup = "organization"
@@ -65,7 +65,7 @@ class OrganizationAdmin(StaffScopedAdmin):
 
     @admin.display(description="members", ordering="member_total")
     def member_count(self, obj: Organization) -> int:
-        return obj.member_total  # type: ignore[attr-defined,no-any-return]
+        return obj.member_total  # type: ignore[attr-defined]
 
 
 @admin.register(Membership)
@@ -103,7 +103,7 @@ class MembershipAdmin(StaffScopedAdmin):
 
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditLogEntryAdmin(admin.ModelAdmin):
     """Read-only: the table is append-only in the database too."""
 
     list_display = ("created_at", "action", "actor_email", "organization_id", "target_type", "target_id", "ip_address")
@@ -116,7 +116,7 @@ class AuditLogEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        organization_ids = Membership.objects.filter(user=request.user).values("organization_id")
+        organization_ids = Membership.objects.filter(user=request.user).values("organization_id")  # type: ignore[misc]
         return queryset.filter(organization_id__in=organization_ids)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -135,7 +135,7 @@ class AuditLogEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(RefreshTokenFamily)
-class RefreshTokenFamilyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RefreshTokenFamilyAdmin(admin.ModelAdmin):
     list_display = ("jti", "family", "user", "created_at")
     search_fields = ("=family", "=jti", "user__email")
     list_select_related = ("user",)

@@ -1,5 +1,7 @@
 """Reads, always scoped by the actor: an organization the actor does not belong to is 404."""
 
+import uuid
+
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from app.exceptions import NotFoundError, PermissionDeniedError
@@ -13,10 +15,14 @@ ALL_ROLES: frozenset[str] = frozenset(Role.values)
 def organization_list(*, actor: User) -> QuerySet[Organization]:
     """The actor's organizations, each annotated with ``my_role``."""
     my_role = Membership.objects.filter(organization=OuterRef("pk"), user=actor).values("role")[:1]
-    return Organization.objects.filter(memberships__user=actor).annotate(my_role=Subquery(my_role)).order_by("name", "pk")
+    return (
+        Organization.objects.filter(memberships__user=actor).annotate(my_role=Subquery(my_role)).order_by("name", "pk")
+    )
 
 
-def organization_get(*, actor: User, organization_id: object, roles: frozenset[str] = ALL_ROLES) -> Organization:
+def organization_get(
+    *, actor: User, organization_id: uuid.UUID | str, roles: frozenset[str] = ALL_ROLES
+) -> Organization:
     """One of the actor's organizations (annotated with ``my_role``).
 
     Raises NotFoundError if the actor is not a member (existence is not revealed), and
@@ -31,7 +37,7 @@ def organization_get(*, actor: User, organization_id: object, roles: frozenset[s
     return organization
 
 
-def organization_role(*, actor: User, organization_id: object) -> str | None:
+def organization_role(*, actor: User, organization_id: uuid.UUID | str) -> str | None:
     """The actor's role in the organization, or None. The one building block for tenant checks."""
     return Membership.objects.filter(user=actor, organization_id=organization_id).values_list("role", flat=True).first()
 
@@ -45,7 +51,7 @@ def membership_list(*, organization: Organization) -> QuerySet[Membership]:
     return Membership.objects.filter(organization=organization).select_related("user").order_by("created_at", "pk")
 
 
-def membership_get(*, organization: Organization, membership_id: object) -> Membership:
+def membership_get(*, organization: Organization, membership_id: int | str) -> Membership:
     try:
         return membership_list(organization=organization).get(pk=membership_id)
     except (Membership.DoesNotExist, ValueError, TypeError) as exc:

@@ -31,9 +31,7 @@ def _validate_new_password(password: str, *, user: User, attr: str) -> None:
 # ---------------------------------------------------------------------------- users
 
 
-def user_register(
-    *, email: str, password: str, first_name: str, last_name: str, phone: str = ""
-) -> User:
+def user_register(*, email: str, password: str, first_name: str, last_name: str, phone: str = "") -> User:
     """Create a driver account. Emails are unique case-insensitively (stored lower-cased)."""
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():

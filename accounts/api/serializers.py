@@ -16,7 +16,7 @@ class UserOutputSerializer(serializers.ModelSerializer[User]):
         read_only_fields = fields
 
 
-class RegisterInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class RegisterInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(
         write_only=True, style={"input_type": "password"}, help_text=" ".join(password_validators_help_texts())
@@ -34,36 +34,36 @@ class RegisterInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return attrs
 
 
-class TokenObtainInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TokenObtainInputSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
 
 
-class TokenPairOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TokenPairOutputSerializer(serializers.Serializer):
     access = serializers.CharField(help_text="Short-lived access token (Bearer).")
     refresh = serializers.CharField(help_text="Refresh token; single use, rotated on every refresh.")
 
 
-class RefreshInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class RefreshInputSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class UserUpdateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class UserUpdateInputSerializer(serializers.Serializer):
     first_name = serializers.CharField(max_length=150, required=False)
     last_name = serializers.CharField(max_length=150, required=False)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, validators=[phone_validator])
 
 
-class PasswordChangeInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PasswordChangeInputSerializer(serializers.Serializer):
     current_password = serializers.CharField(write_only=True)
     new_password = serializers.CharField(write_only=True, help_text=" ".join(password_validators_help_texts()))
 
 
-class PasswordResetInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PasswordResetInputSerializer(serializers.Serializer):
     email = serializers.EmailField()
 
 
-class PasswordResetConfirmInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PasswordResetConfirmInputSerializer(serializers.Serializer):
     uid = serializers.CharField()
     token = serializers.CharField()
     new_password = serializers.CharField(write_only=True)
@@ -78,7 +78,7 @@ class OrganizationOutputSerializer(serializers.ModelSerializer[Organization]):
         read_only_fields = fields
 
 
-class OrganizationCreateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class OrganizationCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     slug = serializers.SlugField(max_length=80, required=False)
     kind = serializers.ChoiceField(choices=Organization.Kind.choices, default=Organization.Kind.OPERATOR)
@@ -86,7 +86,7 @@ class OrganizationCreateInputSerializer(serializers.Serializer):  # type: ignore
     country = ISO_COUNTRY
 
 
-class OrganizationUpdateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class OrganizationUpdateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     slug = serializers.SlugField(max_length=80, required=False)
     kind = serializers.ChoiceField(choices=Organization.Kind.choices, required=False)
@@ -110,10 +110,10 @@ class MembershipOutputSerializer(serializers.ModelSerializer[Membership]):
         read_only_fields = fields
 
 
-class MembershipCreateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class MembershipCreateInputSerializer(serializers.Serializer):
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-class MembershipUpdateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class MembershipUpdateInputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)

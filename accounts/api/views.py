@@ -12,7 +12,7 @@ from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from accounts import selectors, services, tokens
 from accounts.models import Membership, Organization, User
-from app.api.openapi import ClientErrorResponseSerializer
+from app.api.openapi import ClientErrorResponseSerializer, ErrorResponse401Serializer
 from app.api.throttling import AUTH_THROTTLES
 
 from .serializers import (
@@ -33,6 +33,7 @@ from .serializers import (
     UserUpdateInputSerializer,
 )
 
+UNAUTHORIZED = OpenApiResponse(ErrorResponse401Serializer, description="Invalid credentials or token.")
 CONFLICT = OpenApiResponse(ClientErrorResponseSerializer, description="Conflict with the current state.")
 
 
@@ -47,7 +48,7 @@ def _user(request: Request) -> User:
     return request.user
 
 
-class PublicAuthApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class PublicAuthApi(generics.GenericAPIView):
     """Base for login/registration/reset: no authentication, strict per-IP and per-account throttles."""
 
     authentication_classes = ()
@@ -87,7 +88,7 @@ class TokenObtainApi(PublicAuthApi):
         operation_id="auth_token_obtain",
         tags=["auth"],
         request=TokenObtainInputSerializer,
-        responses={200: TokenPairOutputSerializer},
+        responses={200: TokenPairOutputSerializer, 401: UNAUTHORIZED},
         summary="Log in: exchange email and password for an access/refresh token pair",
     )
     def post(self, request: Request) -> Response:
@@ -96,7 +97,7 @@ class TokenObtainApi(PublicAuthApi):
         return Response(TokenPairOutputSerializer(pair).data)
 
 
-class TokenRefreshApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class TokenRefreshApi(generics.GenericAPIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
     throttle_classes = (AnonRateThrottle,)
@@ -106,7 +107,7 @@ class TokenRefreshApi(generics.GenericAPIView):  # type: ignore[type-arg]
         operation_id="auth_token_refresh",
         tags=["auth"],
         request=RefreshInputSerializer,
-        responses={200: TokenPairOutputSerializer},
+        responses={200: TokenPairOutputSerializer, 401: UNAUTHORIZED},
         summary="Rotate a refresh token",
         description=(
             "Returns a new access token and a new refresh token; the presented refresh token is "
@@ -125,7 +126,7 @@ class LogoutApi(TokenRefreshApi):
         operation_id="auth_logout",
         tags=["auth"],
         request=RefreshInputSerializer,
-        responses={204: None},
+        responses={204: None, 401: UNAUTHORIZED},
         summary="Log out: blacklist the refresh token",
     )
     def post(self, request: Request) -> Response:
@@ -170,7 +171,7 @@ class PasswordResetConfirmApi(PublicAuthApi):
 # ---------------------------------------------------------------------------- me
 
 
-class MeApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class MeApi(generics.GenericAPIView):
     serializer_class = UserOutputSerializer
 
     @extend_schema(operation_id="users_me_retrieve", tags=["users"], responses={200: UserOutputSerializer})
@@ -189,7 +190,7 @@ class MeApi(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(UserOutputSerializer(user).data)
 
 
-class PasswordChangeApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class PasswordChangeApi(generics.GenericAPIView):
     serializer_class = PasswordChangeInputSerializer
     throttle_classes = (UserRateThrottle, AUTH_THROTTLES[0])
 
@@ -211,7 +212,7 @@ class PasswordChangeApi(generics.GenericAPIView):  # type: ignore[type-arg]
 # ---------------------------------------------------------------------------- organizations
 
 
-class OrganizationListApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class OrganizationListApi(generics.GenericAPIView):
     serializer_class = OrganizationOutputSerializer
     ordering_fields = ("name", "created_at")
     ordering = ("name",)
@@ -237,7 +238,7 @@ class OrganizationListApi(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(OrganizationOutputSerializer(organization).data, status=status.HTTP_201_CREATED)
 
 
-class OrganizationDetailApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class OrganizationDetailApi(generics.GenericAPIView):
     serializer_class = OrganizationOutputSerializer
 
     @extend_schema(operation_id="organizations_retrieve", tags=["organizations"])
@@ -262,7 +263,7 @@ class OrganizationDetailApi(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(OrganizationOutputSerializer(organization).data)
 
 
-class MemberListApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class MemberListApi(generics.GenericAPIView):
     serializer_class = MembershipOutputSerializer
     ordering_fields = ("created_at", "role")
     ordering = ("created_at",)
@@ -273,7 +274,9 @@ class MemberListApi(generics.GenericAPIView):  # type: ignore[type-arg]
         )
         return selectors.membership_list(organization=organization)
 
-    @extend_schema(operation_id="organizations_members_list", tags=["organizations"], summary="Members (owners, managers)")
+    @extend_schema(
+        operation_id="organizations_members_list", tags=["organizations"], summary="Members (owners, managers)"
+    )
     def get(self, request: Request, organization_id: str) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(MembershipOutputSerializer(page, many=True).data)
@@ -295,10 +298,12 @@ class MemberListApi(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(MembershipOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
-class MemberDetailApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class MemberDetailApi(generics.GenericAPIView):
     serializer_class = MembershipOutputSerializer
 
-    def _membership(self, request: Request, organization_id: str, member_id: str, *, leaving: bool = False) -> Membership:
+    def _membership(
+        self, request: Request, organization_id: str, member_id: str, *, leaving: bool = False
+    ) -> Membership:
         actor = _user(request)
         organization = selectors.organization_get(actor=actor, organization_id=organization_id)
         membership = selectors.membership_get(organization=organization, membership_id=member_id)

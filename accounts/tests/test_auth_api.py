@@ -75,7 +75,9 @@ class TestRegister:
         assert not User.objects.exists()
 
     def test_django_password_validators_apply(self, api_client):
-        response = api_client.post(REGISTER, _register_body(password="12345678", password_confirm="12345678"), format="json")
+        response = api_client.post(
+            REGISTER, _register_body(password="12345678", password_confirm="12345678"), format="json"
+        )
 
         assert response.status_code == 400
         codes = {(e["attr"], e["code"]) for e in response.json()["errors"]}

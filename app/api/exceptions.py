@@ -31,15 +31,15 @@ class ExceptionHandler(BaseExceptionHandler):
             busy.status_code = status.HTTP_409_CONFLICT
             busy.wait = 1  # type: ignore[attr-defined]
             return busy
+        if isinstance(exc, exceptions.AuthenticationFailed) and isinstance(exc.detail, dict):
+            return _flatten_simplejwt_error(exc)
         return super().convert_known_exceptions(exc)
 
     @staticmethod
     def _from_application_error(error: ApplicationError) -> exceptions.APIException:
         if error.http_status == status.HTTP_400_BAD_REQUEST:
             field = error.attr or api_settings.NON_FIELD_ERRORS_KEY
-            return exceptions.ValidationError(
-                detail={field: [exceptions.ErrorDetail(error.message, code=error.code)]}
-            )
+            return exceptions.ValidationError(detail={field: [exceptions.ErrorDetail(error.message, code=error.code)]})
         exc = exceptions.APIException(detail=error.message, code=error.code)
         exc.status_code = error.http_status
         if error.retry_after:
@@ -58,3 +58,15 @@ def _django_validation_detail(exc: DjangoValidationError) -> Any:
             for field, errors in exc.error_dict.items()
         }
     return [exceptions.ErrorDetail(str(m), code=exc.code or "invalid") for m in exc.messages]
+
+
+def _flatten_simplejwt_error(exc: exceptions.AuthenticationFailed) -> exceptions.AuthenticationFailed:
+    """simplejwt puts ``{"detail", "code", "messages": [...]}`` in one error; keep one flat error."""
+    detail = exc.detail
+    assert isinstance(detail, dict)
+    flat = exceptions.AuthenticationFailed(
+        detail=str(detail.get("detail", "Authentication failed.")),
+        code=str(detail.get("code", "authentication_failed")),
+    )
+    flat.auth_header = getattr(exc, "auth_header", None)  # type: ignore[attr-defined]
+    return flat

@@ -8,31 +8,31 @@ from rest_framework import serializers
 class ErrorCode401Enum(models.TextChoices):
     AUTHENTICATION_FAILED = "authentication_failed"
     NOT_AUTHENTICATED = "not_authenticated"
-    TOKEN_NOT_VALID = "token_not_valid"
+    TOKEN_NOT_VALID = "token_not_valid"  # noqa: S105 - an error code, not a secret
     USER_NOT_FOUND = "user_not_found"
     USER_INACTIVE = "user_inactive"
     NO_ACTIVE_ACCOUNT = "no_active_account"
 
 
-class Error401Serializer(serializers.Serializer):  # type: ignore[type-arg]
+class Error401Serializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=ErrorCode401Enum.choices)
     detail = serializers.CharField()
     attr = serializers.CharField(allow_null=True)
 
 
-class ErrorResponse401Serializer(serializers.Serializer):  # type: ignore[type-arg]
+class ErrorResponse401Serializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error401Serializer(many=True)
+    errors = Error401Serializer(many=True)  # type: ignore[assignment]  # the field shadows Serializer.errors
 
 
-class ClientErrorItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ClientErrorItemSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. `last_owner`.")
     detail = serializers.CharField()
     attr = serializers.CharField(allow_null=True)
 
 
-class ClientErrorResponseSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ClientErrorResponseSerializer(serializers.Serializer):
     """The error shape for domain errors declared explicitly on an operation (e.g. 409)."""
 
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = ClientErrorItemSerializer(many=True)
+    errors = ClientErrorItemSerializer(many=True)  # type: ignore[assignment]  # the field shadows Serializer.errors

@@ -72,6 +72,7 @@ TEMPLATES = [
     },
 ]
 
+
 # ---------------------------------------------------------------------------- database
 # PostgreSQL only (ARCHITECTURE §2). Quickstart and tests fall back to the embedded server
 # (app/embedded_db.py) when DATABASE_URL is unset; production requires it (prod.py).

@@ -38,5 +38,5 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "TEST_REQUEST_DEFAULT_FORMAT": "json"}
 LOGGING_CONFIG = None  # pytest captures logging itself
 
 # No collectstatic in tests: WhiteNoise serves from the finders.
-STATIC_ROOT = None
+STATIC_ROOT = None  # type: ignore[assignment]
 WHITENOISE_USE_FINDERS = True

@@ -16,7 +16,7 @@ from accounts.models import Membership, Organization, Role, User
 DEMO_PASSWORD = "demo-parking-2026"  # noqa: S105 - published demo credentials, quickstart only
 
 DEMO_USERS = [
-    # email, first, last, is_staff/superuser
+    # (email, first name, last name, platform admin?)
     ("admin@demo.parking", "Ada", "Admin", True),
     ("owner@demo.parking", "Olivia", "Owner", False),
     ("staff@demo.parking", "Sam", "Staff", False),
@@ -26,7 +26,7 @@ DEMO_USERS = [
 ]
 
 DEMO_ORGANIZATIONS = [
-    # slug, name, kind, currency, country, [(email, role)]
+    # (slug, name, kind, currency, country, members as (email, role))
     (
         "citypark",
         "CityPark Garages",
@@ -72,12 +72,12 @@ class Command(BaseCommand):
                     continue
                 module.seed_demo(users=users, stdout=self.stdout)
 
-        self.stdout.write(self.style.SUCCESS("Demo data is ready. Logins (password for all: %s):" % DEMO_PASSWORD))
-        for email, _first, _last, admin in DEMO_USERS:
-            role = {
+        self.stdout.write(self.style.SUCCESS(f"Demo data is ready. Logins (password for all: {DEMO_PASSWORD}):"))
+        for email, _first, _last, _admin in DEMO_USERS:
+            description = {
                 "admin@demo.parking": "platform admin (use /admin/)",
                 "owner@demo.parking": "owner of CityPark Garages (operator)",
                 "staff@demo.parking": "staff at CityPark Garages",
                 "host@demo.parking": "owner of Hari's Driveway (host)",
             }.get(email, "driver with vehicles")
-            self.stdout.write(f"  {email:<24} {role}")
+            self.stdout.write(f"  {email:<24} {description}")
