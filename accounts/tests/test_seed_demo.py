@@ -1,0 +1,31 @@
+import io
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Membership, Organization, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts():
+    return (User.objects.count(), Organization.objects.count(), Membership.objects.count())
+
+
+def test_seed_demo_is_idempotent_and_prints_logins():
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    first = _counts()
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert _counts() == first
+    assert first[:2] == (6, 2)
+    assert "owner@demo.parking" in out.getvalue()
+    assert "demo-parking-2026" in out.getvalue()
+    admin = User.objects.get(email="admin@demo.parking")
+    assert admin.is_superuser
+    assert admin.is_staff
+    assert admin.check_password("demo-parking-2026")
+    assert Membership.objects.get(user__email="staff@demo.parking").role == "staff"
+    assert Organization.objects.get(slug="haris-driveway").kind == "host"
