@@ -67,6 +67,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    def clean(self) -> None:
+        super().clean()
+        # Every path that validates a user (admin forms included) stores the email lower-cased,
+        # so login by email is case-insensitive.
+        self.email = self.email.strip().lower()
+
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
