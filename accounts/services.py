@@ -28,6 +28,15 @@ def _validate_new_password(password: str, *, user: User, attr: str) -> None:
         raise ValidationError({attr: exc.error_list}) from exc
 
 
+def _set_new_password(*, user: User, new_password: str, action: AuditAction) -> None:
+    """Validate and set a password, log out every session (revoke refresh tokens), audit it."""
+    _validate_new_password(new_password, user=user, attr="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    user_tokens_revoke(user=user)
+    audit_log_record(action=action, actor=user, target=user)
+
+
 # ---------------------------------------------------------------------------- users
 
 
@@ -64,11 +73,7 @@ def user_change_password(*, user: User, current_password: str, new_password: str
     """Change the password; every outstanding refresh token of the user is revoked."""
     if not user.check_password(current_password):
         raise ApplicationError("The current password is incorrect.", code="wrong_password", attr="current_password")
-    _validate_new_password(new_password, user=user, attr="new_password")
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
-    user_tokens_revoke(user=user)
-    audit_log_record(action=AuditAction.PASSWORD_CHANGED, actor=user, target=user)
+    _set_new_password(user=user, new_password=new_password, action=AuditAction.PASSWORD_CHANGED)
 
 
 def password_reset_request(*, email: str) -> None:
@@ -104,11 +109,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
         raise ApplicationError("The reset link is invalid or has expired.", code="invalid_token", attr="token") from exc
     if not default_token_generator.check_token(user, token):
         raise ApplicationError("The reset link is invalid or has expired.", code="invalid_token", attr="token")
-    _validate_new_password(new_password, user=user, attr="new_password")
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
-    user_tokens_revoke(user=user)
-    audit_log_record(action=AuditAction.PASSWORD_RESET_COMPLETED, actor=user, target=user)
+    _set_new_password(user=user, new_password=new_password, action=AuditAction.PASSWORD_RESET_COMPLETED)
     return user
 
 
