@@ -29,3 +29,14 @@ def test_seed_demo_is_idempotent_and_prints_logins():
     assert admin.check_password("demo-parking-2026")
     assert Membership.objects.get(user__email="staff@demo.parking").role == "staff"
     assert Organization.objects.get(slug="haris-driveway").kind == "host"
+
+
+def test_seed_demo_gives_each_demo_driver_vehicles():
+    from vehicles.models import Vehicle
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert Vehicle.objects.filter(owner__email="driver1@demo.parking").count() == 2
+    assert Vehicle.objects.filter(owner__email="driver2@demo.parking").count() == 2
+    assert Vehicle.objects.filter(owner__email="driver1@demo.parking", is_default=True).count() == 1

@@ -7,7 +7,15 @@ worker and beat of `make run` still exchange real messages.
 """
 
 from app.settings.base import *  # noqa: F403
-from app.settings.base import BASE_DIR, DATABASES, REDIS_URL, database_from_url, env
+from app.settings.base import (
+    BASE_DIR,
+    DATABASES,
+    PLATE_ENCRYPTION_KEYS,
+    PLATE_INDEX_KEY,
+    REDIS_URL,
+    database_from_url,
+    env,
+)
 
 DEBUG = env.bool("DEBUG", default=True)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -22,7 +30,7 @@ if not REDIS_URL and not env.str("CELERY_BROKER_URL", default=""):
     _folders = {name: CELERY_DATA_DIR / name for name in ("queue", "processed", "control")}
     for _folder in _folders.values():
         _folder.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost//"  # the host is ignored; naming it avoids a warning
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # One folder for both directions: producers write into it and the worker reads from it.
         "data_folder_in": str(_folders["queue"]),
@@ -32,3 +40,25 @@ if not REDIS_URL and not env.str("CELERY_BROKER_URL", default=""):
         # Exchange tables (fanout for remote control / beat) live here.
         "control_folder": str(_folders["control"]),
     }
+
+# Plate keys: quickstart generates its own once and keeps them under .data/ (git-ignored), so
+# vehicles work out of the box and survive restarts. Production must set them (prod.py refuses to start).
+if not PLATE_ENCRYPTION_KEYS or not PLATE_INDEX_KEY:
+    import json
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    _secrets_file = BASE_DIR / ".data" / "dev-secrets.json"
+    if _secrets_file.exists():
+        _dev_secrets = json.loads(_secrets_file.read_text())
+    else:
+        _secrets_file.parent.mkdir(parents=True, exist_ok=True)
+        _dev_secrets = {
+            "plate_encryption_key": Fernet.generate_key().decode(),
+            "plate_index_key": secrets.token_hex(32),
+        }
+        _secrets_file.write_text(json.dumps(_dev_secrets))
+        _secrets_file.chmod(0o600)
+    PLATE_ENCRYPTION_KEYS = PLATE_ENCRYPTION_KEYS or [_dev_secrets["plate_encryption_key"]]
+    PLATE_INDEX_KEY = PLATE_INDEX_KEY or _dev_secrets["plate_index_key"]
