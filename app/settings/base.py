@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     # project apps, in dependency order (ARCHITECTURE §3)
     "accounts",
     "vehicles",
+    "parking",
 ]
 
 MIDDLEWARE = [
