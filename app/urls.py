@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -8,6 +9,7 @@ from app import views
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("vehicles.api.urls")),
+    path("", include("parking.api.urls")),
 ]
 
 urlpatterns = [
@@ -25,3 +27,7 @@ handler400 = "app.views.bad_request"
 handler403 = "app.views.permission_denied"
 handler404 = "app.views.not_found"
 handler500 = "app.views.server_error"
+
+# Uploaded media in development (production serves it from the storage backend or the web server).
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
