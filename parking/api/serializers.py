@@ -50,7 +50,7 @@ class FacilityPublicOutputSerializer(serializers.ModelSerializer[Facility]):
 
     class Meta:
         model = Facility
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "name",
             "slug",
@@ -65,7 +65,7 @@ class FacilityPublicOutputSerializer(serializers.ModelSerializer[Facility]):
             *AMENITY_FIELDS,
             *DRIVER_POLICY_FIELDS,
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
 
 class FacilitySearchOutputSerializer(FacilityPublicOutputSerializer):
@@ -104,7 +104,7 @@ class FacilityManagedOutputSerializer(serializers.ModelSerializer[Facility]):
         read_only_fields = fields
 
 
-class FacilityInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class FacilityInputSerializer(serializers.Serializer):
     """Create (all required fields) or update (partial) a facility."""
 
     organization = serializers.UUIDField(help_text="Create only: the owning organization (you must be owner/manager).")
@@ -152,7 +152,7 @@ class ZoneOutputSerializer(serializers.ModelSerializer[Zone]):
         read_only_fields = fields
 
 
-class ZoneInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ZoneInputSerializer(serializers.Serializer):
     facility = serializers.IntegerField(help_text="Create only.")
     name = serializers.CharField(max_length=100)
     level = serializers.IntegerField(required=False, min_value=-20, max_value=200)
@@ -163,7 +163,7 @@ class ZoneInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
 class SpotOutputSerializer(serializers.ModelSerializer[Spot]):
     class Meta:
         model = Spot
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "facility",
             "zone",
@@ -178,7 +178,7 @@ class SpotOutputSerializer(serializers.ModelSerializer[Spot]):
             "grid_row",
             "grid_column",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
 
 class SpotDetailOutputSerializer(SpotOutputSerializer):
@@ -194,7 +194,7 @@ class SpotDetailOutputSerializer(SpotOutputSerializer):
         read_only_fields = fields
 
 
-class SpotFieldsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SpotFieldsSerializer(serializers.Serializer):
     size = serializers.ChoiceField(choices=SpotSize.choices, required=False)
     category = serializers.ChoiceField(choices=SpotCategory.choices, required=False)
     has_ev_charger = serializers.BooleanField(required=False)
@@ -221,12 +221,12 @@ class SpotBulkCreateInputSerializer(SpotFieldsSerializer):
     )
 
 
-class SpotBulkStatusInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SpotBulkStatusInputSerializer(serializers.Serializer):
     spot_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=1000)
     status = serializers.ChoiceField(choices=SpotStatus.choices)
 
 
-class SpotBulkStatusOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SpotBulkStatusOutputSerializer(serializers.Serializer):
     changed = serializers.IntegerField()
     spots = SpotOutputSerializer(many=True)
 
@@ -236,14 +236,25 @@ class BlockOutputSerializer(serializers.ModelSerializer[SpotBlock]):
 
     class Meta:
         model = SpotBlock
-        fields = ("id", "facility", "zone", "spot", "scope", "start", "end", "reason", "note", "created_at")
-        read_only_fields = fields
+        fields: tuple[str, ...] = (
+            "id",
+            "facility",
+            "zone",
+            "spot",
+            "scope",
+            "start",
+            "end",
+            "reason",
+            "note",
+            "created_at",
+        )
+        read_only_fields: tuple[str, ...] = fields
 
     def get_scope(self, block: SpotBlock) -> str:
         return "spot" if block.spot_id else "zone" if block.zone_id else "facility"
 
 
-class OverlappingBookingSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class OverlappingBookingSerializer(serializers.Serializer):
     id = serializers.CharField()
     reference = serializers.CharField()
     spot = serializers.IntegerField()
@@ -262,7 +273,7 @@ class BlockWithOverlapsOutputSerializer(BlockOutputSerializer):
         read_only_fields = fields
 
 
-class BlockInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class BlockInputSerializer(serializers.Serializer):
     facility = serializers.IntegerField(help_text="Create only.")
     zone = serializers.IntegerField(required=False, allow_null=True, help_text="Block a whole zone.")
     spot = serializers.IntegerField(required=False, allow_null=True, help_text="Block one spot.")
@@ -272,7 +283,7 @@ class BlockInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class WindowQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+class WindowQuerySerializer(serializers.Serializer):
     start = AwareDateTimeField(help_text="ISO 8601 with offset.")
     end = AwareDateTimeField(help_text="ISO 8601 with offset; the window is [start, end).")
     vehicle_type = serializers.ChoiceField(choices=VehicleType.choices, required=False)
@@ -291,7 +302,7 @@ class SpotAvailableQuerySerializer(WindowQuerySerializer):
     zone = serializers.IntegerField(required=False)
 
 
-class FacilitySearchQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+class FacilitySearchQuerySerializer(serializers.Serializer):
     lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
     lng = serializers.FloatField(required=False, min_value=-180, max_value=180)
     radius_km = serializers.FloatField(required=False, min_value=0.01, max_value=50, help_text="At most 50 km.")
@@ -321,14 +332,14 @@ class FacilitySearchQuerySerializer(serializers.Serializer):  # type: ignore[typ
         return attrs
 
 
-class ZoneAvailabilitySerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ZoneAvailabilitySerializer(serializers.Serializer):
     zone_id = serializers.IntegerField()
     name = serializers.CharField()
     level = serializers.IntegerField()
     available = serializers.IntegerField()
 
 
-class FacilityAvailabilityOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class FacilityAvailabilityOutputSerializer(serializers.Serializer):
     facility = serializers.IntegerField()
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()

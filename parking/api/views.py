@@ -92,7 +92,7 @@ def _requirements(query: dict[str, Any]) -> SpotRequirements:
         responses={201: FacilityManagedOutputSerializer},
     ),
 )
-class FacilityListApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class FacilityListApi(generics.GenericAPIView):
     serializer_class = FacilitySearchOutputSerializer
 
     def get_permissions(self) -> list[Any]:
@@ -143,7 +143,7 @@ class FacilityListApi(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(FacilityManagedOutputSerializer(facility).data, status=status.HTTP_201_CREATED)
 
 
-class FacilityDetailApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class FacilityDetailApi(generics.GenericAPIView):
     serializer_class = FacilityPublicOutputSerializer
 
     def get_permissions(self) -> list[Any]:
@@ -190,7 +190,7 @@ class FacilityDetailApi(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class FacilityAvailabilityApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class FacilityAvailabilityApi(generics.GenericAPIView):
     permission_classes = (AllowAny,)
     serializer_class = FacilityAvailabilityOutputSerializer
 
@@ -236,7 +236,7 @@ class ZoneFilter(filters.FilterSet):
         fields = ("facility",)
 
 
-class ZoneListApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class ZoneListApi(generics.GenericAPIView):
     serializer_class = ZoneOutputSerializer
     filterset_class = ZoneFilter
     ordering_fields = ("display_order", "level", "name")
@@ -287,7 +287,7 @@ def _managed_zone_for_input(request: Request, zone_id: int, *, roles: frozenset[
     return zone
 
 
-class ZoneDetailApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class ZoneDetailApi(generics.GenericAPIView):
     serializer_class = ZoneOutputSerializer
 
     def _zone(self, zone_id: int, *, roles: frozenset[str] | None = None) -> Zone:
@@ -333,7 +333,7 @@ class SpotFilter(filters.FilterSet):
         fields = ("facility", "zone", "status", "category", "size")
 
 
-class SpotListApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class SpotListApi(generics.GenericAPIView):
     serializer_class = SpotOutputSerializer
     filterset_class = SpotFilter
     ordering_fields = ("code", "status", "size", "category")
@@ -360,7 +360,7 @@ class SpotListApi(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(SpotOutputSerializer(spot).data, status=status.HTTP_201_CREATED)
 
 
-class SpotBulkCreateApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class SpotBulkCreateApi(generics.GenericAPIView):
     serializer_class = SpotBulkCreateInputSerializer
 
     @extend_schema(
@@ -384,7 +384,7 @@ class SpotBulkCreateApi(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(SpotOutputSerializer(spots, many=True).data, status=status.HTTP_201_CREATED)
 
 
-class SpotBulkStatusApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class SpotBulkStatusApi(generics.GenericAPIView):
     serializer_class = SpotBulkStatusInputSerializer
 
     @extend_schema(
@@ -412,7 +412,7 @@ class SpotBulkStatusApi(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(SpotBulkStatusOutputSerializer({"changed": changed, "spots": refreshed}).data)
 
 
-class SpotDetailApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class SpotDetailApi(generics.GenericAPIView):
     serializer_class = SpotDetailOutputSerializer
 
     def get_permissions(self) -> list[Any]:
@@ -459,7 +459,7 @@ class SpotDetailApi(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class SpotAvailableApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class SpotAvailableApi(generics.GenericAPIView):
     permission_classes = (AllowAny,)
     serializer_class = SpotOutputSerializer
 
@@ -502,7 +502,7 @@ class BlockFilter(filters.FilterSet):
         return queryset.filter(start__lte=value, end__gt=value)
 
 
-class BlockListApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class BlockListApi(generics.GenericAPIView):
     serializer_class = BlockOutputSerializer
     filterset_class = BlockFilter
     ordering_fields = ("start", "end")
@@ -549,7 +549,7 @@ class BlockListApi(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(BlockWithOverlapsOutputSerializer(block).data, status=status.HTTP_201_CREATED)
 
 
-class BlockDetailApi(generics.GenericAPIView):  # type: ignore[type-arg]
+class BlockDetailApi(generics.GenericAPIView):
     serializer_class = BlockWithOverlapsOutputSerializer
 
     @extend_schema(operation_id="spot_blocks_retrieve", tags=["spot-blocks"])
