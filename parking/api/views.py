@@ -8,14 +8,15 @@ from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from accounts.selectors import MANAGER_ROLES, organization_get
+from accounts.selectors import ALL_ROLES, MANAGER_ROLES, organization_get
 from app.api.openapi import ClientErrorResponseSerializer
-from app.exceptions import NotFoundError, PermissionDeniedError
+from app.exceptions import ApplicationError, NotFoundError
 from parking import selectors, services
 from parking.availability import SpotRequirements
 from parking.cache import cached_for_facility
@@ -104,7 +105,7 @@ class FacilityListApi(generics.GenericAPIView):
         managed = query.get("mine") or query.get("organization")
         if managed:
             if actor is None:
-                raise PermissionDeniedError("Log in to list the facilities you manage.", code="not_authenticated")
+                raise NotAuthenticated("Log in to list the facilities you manage.")
             if query.get("organization"):
                 organization_get(actor=actor, organization_id=query["organization"])
             queryset = selectors.facility_list_managed(actor=actor, organization_id=query.get("organization"))
@@ -269,16 +270,12 @@ def _managed_facility_for_input(request: Request, facility_id: int, *, roles: fr
     try:
         return selectors.facility_get_managed(actor=_user(request), facility_id=facility_id, roles=roles)
     except NotFoundError as exc:
-        from app.exceptions import ApplicationError
-
         raise ApplicationError(
             "No such facility among those you manage.", code="does_not_exist", attr="facility"
         ) from exc
 
 
 def _managed_zone_for_input(request: Request, zone_id: int, *, roles: frozenset[str]) -> Zone:
-    from app.exceptions import ApplicationError
-
     try:
         zone = selectors.zone_get_managed(actor=_user(request), zone_id=zone_id)
     except NotFoundError as exc:
@@ -400,8 +397,6 @@ class SpotBulkStatusApi(generics.GenericAPIView):
         spots = list(selectors.spot_list_managed(actor=_user(request)).filter(pk__in=wanted))
         missing = wanted - {spot.pk for spot in spots}
         if missing:
-            from app.exceptions import ApplicationError
-
             raise ApplicationError(
                 f"Unknown spot ids: {', '.join(map(str, sorted(missing)[:20]))}.",
                 code="does_not_exist",
@@ -523,8 +518,6 @@ class BlockListApi(generics.GenericAPIView):
         summary="Block a spot, a zone or a whole facility for a window (staff may do this)",
     )
     def post(self, request: Request) -> Response:
-        from accounts.selectors import ALL_ROLES
-
         data = _validated(BlockInputSerializer, request.data)
         facility = _managed_facility_for_input(request, data.pop("facility"), roles=ALL_ROLES)
         zone = _managed_zone_for_input(request, data["zone"], roles=ALL_ROLES) if data.get("zone") else None
@@ -532,8 +525,6 @@ class BlockListApi(generics.GenericAPIView):
         if data.get("spot"):
             spot = selectors.spot_get_managed(actor=_user(request), spot_id=data["spot"])
             if spot is None:
-                from app.exceptions import ApplicationError
-
                 raise ApplicationError("No such spot among those you manage.", code="does_not_exist", attr="spot")
         block = services.block_create(
             actor=_user(request),

@@ -392,3 +392,10 @@ def test_zone_delete_keeps_other_zones(auth_client, owner_a, garage_a, zone_a):
 
     assert auth_client(owner_a).delete(f"/api/v1/zones/{zone_a.pk}/").status_code == 204
     assert list(Spot.objects.values_list("code", flat=True)) == ["Z2"]
+
+
+def test_anonymous_managed_listing_is_401(api_client):
+    response = api_client.get("/api/v1/facilities/", {"mine": "true"})
+
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["code"] == "not_authenticated"
