@@ -105,6 +105,10 @@ class Organization(models.Model):
         return self.name
 
 
+# Module-level alias: drf-spectacular's ENUM_NAME_OVERRIDES cannot import a nested class path.
+OrganizationKind = Organization.Kind
+
+
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
     MANAGER = "manager", "Manager"

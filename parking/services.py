@@ -2,6 +2,7 @@
 (through the managed selectors); these services keep the data consistent and bump the per-facility
 cache version after commit so public reads are never stale."""
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,8 @@ from app.exceptions import ApplicationError
 from . import availability
 from .cache import facility_cache_bump
 from .exceptions import DuplicateSpotCodeError, HasFutureBookingsError
-from .models import Facility, Spot, SpotBlock, SpotStatus, Zone
+from .models import Facility, FacilityPhoto, Spot, SpotBlock, SpotStatus, Zone
+from .photos import photo_delete
 
 FACILITY_FIELDS = frozenset(
     f.name
@@ -58,6 +60,14 @@ def _full_clean(instance: Any, *, exclude: list[str] | None = None) -> None:
     instance.full_clean(exclude=exclude, validate_constraints=False)
 
 
+def _validate_codes(fields: dict[str, Any]) -> None:
+    """ISO codes are checked here too (the database constraint would otherwise surface as a 500)."""
+    if "currency" in fields and not re.fullmatch(r"[A-Z]{3}", str(fields["currency"])):
+        raise ApplicationError("Give a 3-letter ISO 4217 currency code.", code="invalid_currency", attr="currency")
+    if "country" in fields and not re.fullmatch(r"[A-Z]{2}", str(fields["country"])):
+        raise ApplicationError("Give a 2-letter ISO 3166-1 country code.", code="invalid_country", attr="country")
+
+
 @transaction.atomic
 def facility_create(*, organization: Organization, data: dict[str, Any]) -> Facility:
     """Create a facility; currency defaults to the organization's."""
@@ -65,6 +75,7 @@ def facility_create(*, organization: Organization, data: dict[str, Any]) -> Faci
     fields.setdefault("currency", organization.currency)
     fields["currency"] = str(fields["currency"]).upper()
     fields["country"] = str(fields.get("country", organization.country)).upper()
+    _validate_codes(fields)
     if not fields.get("slug"):
         fields["slug"] = _unique_facility_slug(organization, str(fields.get("name", "")))
     elif Facility.objects.filter(organization=organization, slug=fields["slug"]).exists():
@@ -85,8 +96,10 @@ def facility_update(*, facility: Facility, data: dict[str, Any]) -> Facility:
         .exists()
     ):
         raise ApplicationError("This slug is already used in your organization.", code="slug_taken", attr="slug")
+    changes = {key: value.upper() if key in ("currency", "country") else value for key, value in changes.items()}
+    _validate_codes(changes)
     for key, value in changes.items():
-        setattr(facility, key, value.upper() if key in ("currency", "country") else value)
+        setattr(facility, key, value)
     if changes:
         _full_clean(facility)
         facility.save()
@@ -105,6 +118,8 @@ def facility_delete(*, facility: Facility) -> None:
     spot_ids = list(Spot.objects.filter(facility=facility).values_list("pk", flat=True))
     if _future_use(spot_ids):
         raise HasFutureBookingsError("The facility has current or future bookings; unpublish it instead.")
+    for photo in FacilityPhoto.objects.filter(facility=facility):
+        photo_delete(photo=photo)  # removes the stored file after commit too
     SpotBlock.objects.filter(facility=facility).delete()
     Spot.objects.filter(facility=facility).delete()
     Zone.objects.filter(facility=facility).delete()

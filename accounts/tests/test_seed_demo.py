@@ -40,3 +40,18 @@ def test_seed_demo_gives_each_demo_driver_vehicles():
     assert Vehicle.objects.filter(owner__email="driver1@demo.parking").count() == 2
     assert Vehicle.objects.filter(owner__email="driver2@demo.parking").count() == 2
     assert Vehicle.objects.filter(owner__email="driver1@demo.parking", is_default=True).count() == 1
+
+
+def test_demo_staff_can_use_the_scoped_back_office():
+    from django.test import Client
+
+    call_command("seed_demo", stdout=io.StringIO())
+    client = Client()
+    client.force_login(User.objects.get(email="staff@demo.parking"))
+
+    response = client.get("/admin/parking/facility/")
+
+    assert response.status_code == 200
+    names = {facility.name for facility in response.context["cl"].queryset}
+    assert names
+    assert all("Driveway" not in name for name in names)

@@ -133,12 +133,23 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parking <no-reply@pa
 # ---------------------------------------------------------------------------- static
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / ".data" / "static"
+# Uploaded media (facility photos) go through the default storage: local files by default, or any
+# Django storage class named by MEDIA_STORAGE_BACKEND with MEDIA_STORAGE_OPTIONS (a JSON object) as
+# its OPTIONS. S3-compatible storage: install django-storages[s3] and set the backend to
+# "storages.backends.s3.S3Storage" with options such as bucket_name and endpoint_url (README §Settings).
+MEDIA_STORAGE_BACKEND = env.str("MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")
+MEDIA_STORAGE_OPTIONS = env.json("MEDIA_STORAGE_OPTIONS", default={})
+if not isinstance(MEDIA_STORAGE_OPTIONS, dict):
+    raise ValueError("MEDIA_STORAGE_OPTIONS must be a JSON object.")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": MEDIA_STORAGE_BACKEND, "OPTIONS": MEDIA_STORAGE_OPTIONS},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_URL = "/media/"
-MEDIA_ROOT = BASE_DIR / ".data" / "media"
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+# Relative to the project folder unless absolute (FileSystemStorage only).
+MEDIA_ROOT = BASE_DIR / env.str("MEDIA_ROOT", default=".data/media")
+# Largest accepted facility photo, in bytes (5 MiB).
+FACILITY_PHOTO_MAX_BYTES = env.int("FACILITY_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
 
 # ---------------------------------------------------------------------------- plates (ARCHITECTURE §7)
 # Fernet keys, comma separated: the first encrypts, all decrypt. Separate from SECRET_KEY.
@@ -223,6 +234,9 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
         "RoleEnum": "accounts.models.Role.choices",
+        "OrganizationKindEnum": "accounts.models.OrganizationKind.choices",
+        "FacilityKindEnum": "parking.models.FacilityKind.choices",
+        "ZoneKindEnum": "parking.models.ZoneKind.choices",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }

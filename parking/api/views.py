@@ -95,6 +95,8 @@ def _requirements(query: dict[str, Any]) -> SpotRequirements:
 )
 class FacilityListApi(generics.GenericAPIView):
     serializer_class = FacilitySearchOutputSerializer
+    queryset = Facility.objects.none()  # the real querysets come from the selectors
+    filter_backends = ()
 
     def get_permissions(self) -> list[Any]:
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
@@ -359,6 +361,8 @@ class SpotListApi(generics.GenericAPIView):
 
 class SpotBulkCreateApi(generics.GenericAPIView):
     serializer_class = SpotBulkCreateInputSerializer
+    queryset = Spot.objects.none()  # the real querysets come from the selectors
+    filter_backends = ()
 
     @extend_schema(
         operation_id="spots_bulk_create",
@@ -457,6 +461,8 @@ class SpotDetailApi(generics.GenericAPIView):
 class SpotAvailableApi(generics.GenericAPIView):
     permission_classes = (AllowAny,)
     serializer_class = SpotOutputSerializer
+    queryset = Spot.objects.none()  # the real querysets come from the selectors
+    filter_backends = ()
 
     @extend_schema(
         operation_id="spots_available",

@@ -399,3 +399,16 @@ def test_anonymous_managed_listing_is_401(api_client):
 
     assert response.status_code == 401
     assert response.json()["errors"][0]["code"] == "not_authenticated"
+
+
+def test_bad_currency_on_update_is_400_not_500(auth_client, owner_a, garage_a):
+    from app.exceptions import ApplicationError
+    from parking.services import facility_update
+
+    with pytest.raises(ApplicationError) as caught:
+        facility_update(facility=garage_a, data={"currency": "us"})
+
+    assert caught.value.code == "invalid_currency"
+    assert caught.value.attr == "currency"
+    garage_a.refresh_from_db()
+    assert garage_a.currency == "USD"

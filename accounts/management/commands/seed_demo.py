@@ -8,6 +8,7 @@ import importlib
 from typing import Any
 
 from django.apps import apps
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -23,6 +24,20 @@ DEMO_USERS = [
     ("host@demo.parking", "Hari", "Host", False),
     ("driver1@demo.parking", "Dana", "Driver", False),
     ("driver2@demo.parking", "Dev", "Driver", False),
+]
+# Organization people who also use the back office (scoped to their organizations there).
+BACK_OFFICE_USERS = ("owner@demo.parking", "staff@demo.parking", "host@demo.parking")
+BACK_OFFICE_GROUP = "Organization back office"
+# (app label, model) pairs the back-office group may view and change.
+BACK_OFFICE_MODELS = [
+    ("parking", "facility"),
+    ("parking", "zone"),
+    ("parking", "spot"),
+    ("parking", "spotblock"),
+    ("parking", "facilityphoto"),
+    ("accounts", "organization"),
+    ("accounts", "membership"),
+    ("accounts", "auditlogentry"),
 ]
 
 DEMO_ORGANIZATIONS = [
@@ -51,6 +66,21 @@ def _user(email: str, first: str, last: str, admin: bool) -> User:
     return user
 
 
+def _back_office(users: dict[str, User]) -> None:
+    group, _ = Group.objects.get_or_create(name=BACK_OFFICE_GROUP)
+    permissions = Permission.objects.filter(
+        content_type__app_label__in={app for app, _ in BACK_OFFICE_MODELS},
+        content_type__model__in={model for _, model in BACK_OFFICE_MODELS},
+    )
+    group.permissions.set(permissions)
+    for email in BACK_OFFICE_USERS:
+        user = users[email]
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        user.groups.add(group)
+
+
 class Command(BaseCommand):
     help = "Create the demo accounts, organizations and data (idempotent)."
 
@@ -65,6 +95,7 @@ class Command(BaseCommand):
                     Membership.objects.get_or_create(
                         user=users[email], organization=organization, defaults={"role": role}
                     )
+            _back_office(users)
             for app_config in apps.get_app_configs():
                 try:
                     module = importlib.import_module(f"{app_config.name}.demo")
@@ -76,8 +107,8 @@ class Command(BaseCommand):
         for email, _first, _last, _admin in DEMO_USERS:
             description = {
                 "admin@demo.parking": "platform admin (use /admin/)",
-                "owner@demo.parking": "owner of CityPark Garages (operator)",
-                "staff@demo.parking": "staff at CityPark Garages",
-                "host@demo.parking": "owner of Hari's Driveway (host)",
+                "owner@demo.parking": "owner of CityPark Garages (operator; API and /admin/)",
+                "staff@demo.parking": "staff at CityPark Garages (API and /admin/)",
+                "host@demo.parking": "owner of Hari's Driveway (host; API and /admin/)",
             }.get(email, "driver with vehicles")
             self.stdout.write(f"  {email:<24} {description}")
