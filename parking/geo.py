@@ -54,6 +54,11 @@ class _Least(Func):
 
 def distance_km_expression(lat: float, lng: float) -> CombinedExpression:
     """SQL haversine distance in km from (lat, lng) to the row's latitude/longitude."""
+    # Round the centre to the columns' precision (1e-6 degree, ~0.1 m). Otherwise a centre a hair away
+    # from a stored coordinate (lng=1e-170 against a row at 0) leaves a difference so small that
+    # SIN(d/2)^2 underflows double precision, and PostgreSQL raises "value out of range: underflow"
+    # instead of returning 0. Rounded, every difference is 0 or at least ~1e-6 degree.
+    lat, lng = round(lat, 6), round(lng, 6)
     lat_rad = Radians(Value(lat, output_field=FloatField()))
     row_lat = Radians(F("latitude"), output_field=FloatField())
     dlat = Radians(F("latitude") - Value(lat), output_field=FloatField())

@@ -9,7 +9,7 @@ intervals join, so a stay may run through midnight when both sides are open.
 """
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,8 +36,10 @@ def validate_operating_hours(value: Any) -> None:
     for day, intervals in weekly.items():
         if not isinstance(intervals, list):
             raise ValidationError(f"weekly.{day} must be a list of [open, close] pairs.", code="invalid_hours")
-        previous_close = -1
-        for index, interval in enumerate(sorted(intervals, key=lambda pair: str(pair[0]) if pair else "")):
+        # Check each interval where the user wrote it (the message names its own index), then the
+        # overlaps in time order.
+        parsed: list[tuple[int, int, str]] = []
+        for index, interval in enumerate(intervals):
             where = f"weekly.{day}[{index}]"
             if (
                 not isinstance(interval, list | tuple)
@@ -48,12 +50,16 @@ def validate_operating_hours(value: Any) -> None:
             opens, closes = _minutes(interval[0]), _minutes(interval[1])
             if opens >= closes:
                 raise ValidationError(f"{where}: opening must be before closing.", code="invalid_hours")
+            parsed.append((opens, closes, where))
+        parsed.sort()
+        for (_, previous_close, previous), (opens, _, where) in zip(parsed, parsed[1:], strict=False):
             if opens < previous_close:
-                raise ValidationError(f"{where} overlaps the previous interval.", code="invalid_hours")
-            previous_close = closes
+                raise ValidationError(f"{where} overlaps {previous}.", code="invalid_hours")
 
 
 def _open_intervals_utc(hours: dict[str, Any], tz: ZoneInfo, day: date) -> list[tuple[datetime, datetime]]:
+    """The day's open intervals as UTC instants. A wall time the DST gap skips is read with the offset
+    before the change (it lands that much later); a repeated one is its first occurrence."""
     intervals = []
     for opens, closes in hours.get("weekly", {}).get(str(day.weekday()), []):
         start = datetime.combine(day, time.fromisoformat(opens), tzinfo=tz)
@@ -61,7 +67,7 @@ def _open_intervals_utc(hours: dict[str, Any], tz: ZoneInfo, day: date) -> list[
             end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
         else:
             end = datetime.combine(day, time.fromisoformat(closes), tzinfo=tz)
-        intervals.append((start, end))
+        intervals.append((start.astimezone(UTC), end.astimezone(UTC)))
     return intervals
 
 
@@ -69,20 +75,26 @@ def window_within_hours(hours: dict[str, Any], tz_name: str, start: datetime, en
     """True if the facility is open for the whole window ``[start, end)``.
 
     Works on absolute instants: each local interval is converted with the facility's zone, so DST
-    days have their real length (a 00:00–24:00 day is 23 or 25 hours long).
+    days have their real length (a 00:00–24:00 day is 23 or 25 hours long). ``start`` and ``end``
+    must be aware; any zone is fine (they are compared as UTC instants, so two datetimes sharing a
+    zone with DST are never compared by wall clock).
     """
     if hours.get("always_open", True):
         return True
     tz = ZoneInfo(tz_name)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     first_day = start.astimezone(tz).date() - timedelta(days=1)
     last_day = end.astimezone(tz).date()
-    merged: list[list[datetime]] = []
+    intervals: list[tuple[datetime, datetime]] = []
     day = first_day
     while day <= last_day:
-        for opens, closes in _open_intervals_utc(hours, tz, day):
-            if merged and opens <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], closes)
-            else:
-                merged.append([opens, closes])
+        intervals.extend(_open_intervals_utc(hours, tz, day))
         day += timedelta(days=1)
+    # Stored intervals need not be in order within a day; merging contiguous ones needs them sorted.
+    merged: list[list[datetime]] = []
+    for opens, closes in sorted(intervals):
+        if merged and opens <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], closes)
+        else:
+            merged.append([opens, closes])
     return any(opens <= start and end <= closes for opens, closes in merged)

@@ -196,7 +196,10 @@ class Spot(models.Model):
     indexed tenant scoping and availability queries; the services keep them consistent."""
 
     zone = models.ForeignKey(Zone, on_delete=models.PROTECT, related_name="spots")
-    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="spots", editable=False)
+    # No single-column index: spot_availability_idx (facility, status, size, category) serves it.
+    facility = models.ForeignKey(
+        Facility, on_delete=models.PROTECT, related_name="spots", editable=False, db_index=False
+    )
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", editable=False)
     code = models.CharField(max_length=20, help_text="Unique within the facility, e.g. A-101.")
     size = models.CharField(max_length=8, choices=SpotSize.choices, default=SpotSize.MEDIUM)
@@ -240,7 +243,8 @@ class SpotBlock(models.Model):
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", editable=False)
-    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="blocks")
+    # No single-column index: spotblock_facility_window (facility, end, start) serves it.
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="blocks", db_index=False)
     zone = models.ForeignKey(Zone, on_delete=models.CASCADE, null=True, blank=True, related_name="blocks")
     spot = models.ForeignKey(Spot, on_delete=models.CASCADE, null=True, blank=True, related_name="blocks")
     start = models.DateTimeField()

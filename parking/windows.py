@@ -1,6 +1,6 @@
 """Validation of a requested parking window against a facility (one place, used everywhere)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
@@ -23,6 +23,9 @@ def window_validate(*, facility: Facility, start: datetime, end: datetime, now: 
         raise InvalidWindowError("Give the start with a UTC offset (ISO 8601).", attr="start")
     if timezone.is_naive(end):
         raise InvalidWindowError("Give the end with a UTC offset (ISO 8601).", attr="end")
+    # Compare and subtract as UTC instants: two datetimes sharing a DST zone are otherwise compared
+    # and subtracted by wall clock (01:30–03:30 on a spring-forward night would count as 2 h, not 1 h).
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     if start >= end:
         raise InvalidWindowError("The end must be after the start.", attr="end")
     if start < now - START_TOLERANCE:

@@ -1,0 +1,1 @@
+"""Load and scale benchmarks (not tests); see README.md."""
