@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("vehicles.api.urls")),
     path("", include("parking.api.urls")),
+    path("", include("pricing.api.urls")),
 ]
 
 urlpatterns = [

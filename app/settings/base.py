@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "accounts",
     "vehicles",
     "parking",
+    "pricing",
 ]
 
 MIDDLEWARE = [
@@ -237,6 +239,11 @@ SPECTACULAR_SETTINGS = {
         "OrganizationKindEnum": "accounts.models.OrganizationKind.choices",
         "FacilityKindEnum": "parking.models.FacilityKind.choices",
         "ZoneKindEnum": "parking.models.ZoneKind.choices",
+        "SpotStatusEnum": "parking.models.SpotStatus.choices",
+        "SpotCategoryEnum": "parking.models.SpotCategory.choices",
+        "VehicleTypeEnum": "vehicles.models.VehicleType.choices",
+        "PassStatusEnum": "pricing.models.PassStatus.choices",
+        "DiscountKindEnum": "pricing.models.DiscountKind.choices",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }

@@ -68,6 +68,12 @@ class FacilityPublicOutputSerializer(serializers.ModelSerializer[Facility]):
         read_only_fields: tuple[str, ...] = fields
 
 
+class WindowPriceSerializer(serializers.Serializer):
+    total = serializers.IntegerField(allow_null=True, help_text="What the driver pays, fees included (minor units).")
+    parking_amount = serializers.IntegerField(allow_null=True, help_text="Parking before fees (minor units).")
+    currency = serializers.CharField()
+
+
 class FacilitySearchOutputSerializer(FacilityPublicOutputSerializer):
     distance_km = serializers.FloatField(
         read_only=True, allow_null=True, help_text="Great-circle distance from lat/lng (null without a point)."
@@ -75,9 +81,14 @@ class FacilitySearchOutputSerializer(FacilityPublicOutputSerializer):
     available_spots = serializers.IntegerField(
         read_only=True, allow_null=True, help_text="Free spots for the window and vehicle (null without a window)."
     )
+    price = WindowPriceSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The facility-wide price for the window (null without a window; totals null if unpriced).",
+    )
 
     class Meta(FacilityPublicOutputSerializer.Meta):
-        fields = (*FacilityPublicOutputSerializer.Meta.fields, "distance_km", "available_spots")
+        fields = (*FacilityPublicOutputSerializer.Meta.fields, "distance_km", "available_spots", "price")
         read_only_fields = fields
 
     def to_representation(self, instance: Facility) -> dict[str, Any]:
@@ -85,6 +96,8 @@ class FacilitySearchOutputSerializer(FacilityPublicOutputSerializer):
         distance = getattr(instance, "distance_km", None)
         data["distance_km"] = round(distance, 3) if distance is not None else None
         data["available_spots"] = getattr(instance, "available_spots", None)
+        price = getattr(instance, "price", None)
+        data["price"] = WindowPriceSerializer(price).data if price is not None else None
         return data
 
 
@@ -179,6 +192,20 @@ class SpotOutputSerializer(serializers.ModelSerializer[Spot]):
             "grid_column",
         )
         read_only_fields: tuple[str, ...] = fields
+
+
+class SpotAvailableOutputSerializer(SpotOutputSerializer):
+    price = WindowPriceSerializer(read_only=True, allow_null=True, help_text="This spot's price for the window.")
+
+    class Meta(SpotOutputSerializer.Meta):
+        fields = (*SpotOutputSerializer.Meta.fields, "price")
+        read_only_fields = fields
+
+    def to_representation(self, instance: Spot) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        price = getattr(instance, "price", None)
+        data["price"] = WindowPriceSerializer(price).data if price is not None else None
+        return data
 
 
 class SpotDetailOutputSerializer(SpotOutputSerializer):
@@ -314,7 +341,11 @@ class FacilitySearchQuerySerializer(serializers.Serializer):
     is_covered = serializers.BooleanField(required=False, allow_null=True, default=None)
     is_accessible = serializers.BooleanField(required=False, allow_null=True, default=None)
     city = serializers.CharField(required=False, max_length=120)
-    ordering = serializers.ChoiceField(choices=["distance", "name", "-name"], required=False)
+    ordering = serializers.ChoiceField(
+        choices=["distance", "price", "name", "-name"],
+        required=False,
+        help_text="`price` needs start and end (cheapest first; unpriced facilities last).",
+    )
     organization = serializers.UUIDField(required=False, help_text="Managed view: that organization's facilities.")
     mine = serializers.BooleanField(required=False, default=False, help_text="Managed view: all my facilities.")
 
@@ -329,6 +360,8 @@ class FacilitySearchQuerySerializer(serializers.Serializer):
             raise serializers.ValidationError({"end": "The end must be after the start."})
         if attrs.get("ordering") == "distance" and "lat" not in attrs:
             raise serializers.ValidationError({"ordering": "Ordering by distance needs lat and lng."})
+        if attrs.get("ordering") == "price" and "start" not in attrs:
+            raise serializers.ValidationError({"ordering": "Ordering by price needs start and end."})
         return attrs
 
 

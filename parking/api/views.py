@@ -17,7 +17,7 @@ from accounts.models import User
 from accounts.selectors import ALL_ROLES, MANAGER_ROLES, organization_get
 from app.api.openapi import ClientErrorResponseSerializer
 from app.exceptions import ApplicationError, NotFoundError
-from parking import selectors, services
+from parking import pricing_hooks, selectors, services
 from parking.availability import SpotRequirements
 from parking.cache import cached_for_facility
 from parking.models import Facility, Spot, SpotBlock, Zone
@@ -33,6 +33,7 @@ from .serializers import (
     FacilityPublicOutputSerializer,
     FacilitySearchOutputSerializer,
     FacilitySearchQuerySerializer,
+    SpotAvailableOutputSerializer,
     SpotAvailableQuerySerializer,
     SpotBulkCreateInputSerializer,
     SpotBulkStatusInputSerializer,
@@ -128,11 +129,18 @@ class FacilityListApi(generics.GenericAPIView):
         )
         queryset = selectors.facility_search(params)
         ordering = query.get("ordering") or ("distance" if params.lat is not None else "name")
-        order_by = {"distance": ("distance_km", "pk"), "name": ("name", "pk"), "-name": ("-name", "-pk")}[ordering]
-        page = self.paginate_queryset(queryset.order_by(*order_by))
+        if ordering == "price":
+            page = self.paginate_queryset(_ordered_by_price(queryset, params))
+        else:
+            order_by = {"distance": ("distance_km", "pk"), "name": ("name", "pk"), "-name": ("-name", "-pk")}[ordering]
+            page = self.paginate_queryset(queryset.order_by(*order_by))
         facilities: list[Facility] = list(page or [])
         if params.start is not None and params.end is not None:
+            prices = pricing_hooks.price_facilities(
+                facilities, params.start, params.end, params.requirements.vehicle_type
+            )
             for facility in facilities:
+                facility.price = prices.get(facility.pk)  # type: ignore[attr-defined]
                 # Operating hours are JSON evaluated in the facility's zone: a closed facility has no spots.
                 if not selectors.facility_open_for(facility, params.start, params.end):
                     facility.available_spots = 0  # type: ignore[attr-defined]
@@ -144,6 +152,36 @@ class FacilityListApi(generics.GenericAPIView):
         organization = organization_get(actor=actor, organization_id=data.pop("organization"), roles=MANAGER_ROLES)
         facility = services.facility_create(organization=organization, data=data)
         return Response(FacilityManagedOutputSerializer(facility).data, status=status.HTTP_201_CREATED)
+
+
+MAX_PRICE_ORDERED = 500
+
+
+def _ordered_by_price(queryset: QuerySet[Facility], params: selectors.SearchParams) -> list[Facility]:
+    """All matches ordered cheapest first (unpriced last, then by distance/name). Prices come from the
+    pricing app for every candidate, so the candidate set is bounded: narrow the search otherwise."""
+    assert params.start is not None
+    assert params.end is not None
+    candidates = list(queryset.order_by("pk")[: MAX_PRICE_ORDERED + 1])
+    if len(candidates) > MAX_PRICE_ORDERED:
+        raise ApplicationError(
+            f"More than {MAX_PRICE_ORDERED} facilities match; narrow the search (radius, city) to order by price.",
+            code="too_many_results",
+            attr="ordering",
+        )
+    prices = pricing_hooks.price_facilities(candidates, params.start, params.end, params.requirements.vehicle_type)
+
+    def key(facility: Facility) -> tuple[int, int, float, str, int]:
+        total = prices[facility.pk].total if facility.pk in prices else None
+        return (
+            total is None,
+            total or 0,
+            getattr(facility, "distance_km", 0.0),
+            facility.name,
+            facility.pk,
+        )
+
+    return sorted(candidates, key=key)
 
 
 class FacilityDetailApi(generics.GenericAPIView):
@@ -468,8 +506,8 @@ class SpotAvailableApi(generics.GenericAPIView):
         operation_id="spots_available",
         tags=["spots"],
         parameters=[SpotAvailableQuerySerializer],
-        responses={200: SpotOutputSerializer(many=True)},
-        summary="Spots of a facility free for the whole window",
+        responses={200: SpotAvailableOutputSerializer(many=True)},
+        summary="Spots of a facility free for the whole window, each with its price",
     )
     def get(self, request: Request) -> Response:
         query = _validated(SpotAvailableQuerySerializer, request.query_params)
@@ -482,8 +520,11 @@ class SpotAvailableApi(generics.GenericAPIView):
             facility=facility,
             zone_id=query.get("zone"),
         )
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(SpotOutputSerializer(page, many=True).data)
+        spots: list[Spot] = list(self.paginate_queryset(queryset) or [])
+        prices = pricing_hooks.price_spots(spots, query["start"], query["end"], query.get("vehicle_type"))
+        for spot in spots:
+            spot.price = prices.get(spot.pk)  # type: ignore[attr-defined]
+        return self.get_paginated_response(SpotAvailableOutputSerializer(spots, many=True).data)
 
 
 # ---------------------------------------------------------------------------- blocks
