@@ -73,6 +73,9 @@ class Facility(models.Model):
     is_accessible = models.BooleanField(default=False)
     access_instructions = models.TextField(blank=True, help_text="Shown to drivers with a confirmed booking.")
     is_published = models.BooleanField(default=False, help_text="Visible in public search.")
+    # Review aggregates, kept up to date by the reviews app (denormalised for search ordering).
+    rating_average = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True, editable=False)
+    rating_count = models.PositiveIntegerField(default=0, editable=False)
     # policies
     reservation_grace_minutes = models.PositiveIntegerField(
         default=15, help_text="How late after the start a reservation may still check in before it is a no-show."

@@ -64,6 +64,8 @@ class FacilityPublicOutputSerializer(serializers.ModelSerializer[Facility]):
             "operating_hours",
             *AMENITY_FIELDS,
             *DRIVER_POLICY_FIELDS,
+            "rating_average",
+            "rating_count",
         )
         read_only_fields: tuple[str, ...] = fields
 
@@ -342,9 +344,12 @@ class FacilitySearchQuerySerializer(serializers.Serializer):
     is_accessible = serializers.BooleanField(required=False, allow_null=True, default=None)
     city = serializers.CharField(required=False, max_length=120)
     ordering = serializers.ChoiceField(
-        choices=["distance", "price", "name", "-name"],
+        choices=["distance", "price", "rating", "name", "-name"],
         required=False,
-        help_text="`price` needs start and end (cheapest first; unpriced facilities last).",
+        help_text=(
+            "`price` needs start and end (cheapest first; unpriced last); `rating` is best rated first "
+            "(unrated last). Default: distance with lat/lng, else name."
+        ),
     )
     organization = serializers.UUIDField(required=False, help_text="Managed view: that organization's facilities.")
     mine = serializers.BooleanField(required=False, default=False, help_text="Managed view: all my facilities.")

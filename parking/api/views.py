@@ -4,7 +4,7 @@ service, serialize. Another organization's objects are 404; a role that is too l
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
@@ -132,7 +132,12 @@ class FacilityListApi(generics.GenericAPIView):
         if ordering == "price":
             page = self.paginate_queryset(_ordered_by_price(queryset, params))
         else:
-            order_by = {"distance": ("distance_km", "pk"), "name": ("name", "pk"), "-name": ("-name", "-pk")}[ordering]
+            order_by = {
+                "distance": ("distance_km", "pk"),
+                "rating": (F("rating_average").desc(nulls_last=True), "-rating_count", "name", "pk"),
+                "name": ("name", "pk"),
+                "-name": ("-name", "-pk"),
+            }[ordering]
             page = self.paginate_queryset(queryset.order_by(*order_by))
         facilities: list[Facility] = list(page or [])
         if params.start is not None and params.end is not None:

@@ -419,3 +419,19 @@ class TestListQueryBudgets:
             assert client.get(url).status_code == 200
 
         assert len(large) == len(small)
+
+
+def test_ordering_by_rating_puts_unrated_last(api_client, org_a):
+    from parking.models import Facility
+
+    good = make_facility(org_a, name="Good")
+    best = make_facility(org_a, name="Best")
+    make_facility(org_a, name="Unrated")
+    Facility.objects.filter(pk=good.pk).update(rating_average=Decimal("4.10"), rating_count=12)
+    Facility.objects.filter(pk=best.pk).update(rating_average=Decimal("4.80"), rating_count=3)
+
+    results = api_client.get("/api/v1/facilities/", {"ordering": "rating"}).json()["results"]
+
+    assert [f["name"] for f in results] == ["Best", "Good", "Unrated"]
+    assert results[0]["rating_average"] == "4.80"
+    assert results[2]["rating_count"] == 0
