@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["accounts.tests.fixtures"]
+
 
 def _fail_fast_if_services_missing() -> None:
     """Stop at once, naming what is missing and how to start it — never skip silently."""

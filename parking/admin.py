@@ -26,7 +26,7 @@ from accounts.selectors import organization_ids_for
 from app.exceptions import ApplicationError
 
 from . import photos, services
-from .models import Facility, FacilityPhoto, Spot, SpotBlock, SpotStatus, Zone
+from .models import FACILITY_POLICY_FIELDS, Facility, FacilityPhoto, Spot, SpotBlock, SpotStatus, Zone
 
 # ---------------------------------------------------------------------------- tenant scoping
 
@@ -295,20 +295,7 @@ class FacilityAdmin(InventoryAdmin):
             "Policies",
             {
                 "classes": ("collapse",),
-                "fields": (
-                    "reservation_grace_minutes",
-                    "early_checkin_minutes",
-                    "min_booking_minutes",
-                    "max_booking_minutes",
-                    "requires_prepayment",
-                    "free_cancellation_minutes",
-                    "late_cancellation_fee_percent",
-                    "early_exit_refund",
-                    "early_exit_minimum_fee",
-                    "no_show_fee_percent",
-                    "overstay_grace_minutes",
-                    "overstay_rate_per_hour",
-                ),
+                "fields": FACILITY_POLICY_FIELDS,
             },
         ),
         ("Record", {"fields": ("created_at", "updated_at")}),

@@ -39,6 +39,23 @@ class EarlyExitRefund(models.TextChoices):
     PRORATED = "prorated", "Unused whole hours refunded, minus a minimum fee"
 
 
+# The policies a driver agrees to when booking (shown publicly; bookings and enforcement read them).
+FACILITY_POLICY_FIELDS: tuple[str, ...] = (
+    "reservation_grace_minutes",
+    "early_checkin_minutes",
+    "min_booking_minutes",
+    "max_booking_minutes",
+    "requires_prepayment",
+    "free_cancellation_minutes",
+    "late_cancellation_fee_percent",
+    "early_exit_refund",
+    "early_exit_minimum_fee",
+    "no_show_fee_percent",
+    "overstay_grace_minutes",
+    "overstay_rate_per_hour",
+)
+
+
 class Facility(models.Model):
     """A place drivers park: a garage, a lot, a driveway. Owned by one organization.
 

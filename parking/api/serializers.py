@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from app.api.fields import AwareDateTimeField
 from parking.models import (
+    FACILITY_POLICY_FIELDS,
     BlockReason,
     ChargerStatus,
     EarlyExitRefund,
@@ -29,20 +30,7 @@ OPERATING_HOURS_HELP = (
 
 ADDRESS_FIELDS = ("address_line", "city", "region", "postal_code", "country")
 AMENITY_FIELDS = ("is_covered", "has_ev_charging", "has_security", "has_lighting", "is_accessible")
-DRIVER_POLICY_FIELDS = (
-    "reservation_grace_minutes",
-    "early_checkin_minutes",
-    "min_booking_minutes",
-    "max_booking_minutes",
-    "requires_prepayment",
-    "free_cancellation_minutes",
-    "late_cancellation_fee_percent",
-    "early_exit_refund",
-    "early_exit_minimum_fee",
-    "no_show_fee_percent",
-    "overstay_grace_minutes",
-    "overstay_rate_per_hour",
-)
+DRIVER_POLICY_FIELDS = FACILITY_POLICY_FIELDS
 
 
 class FacilityPublicOutputSerializer(serializers.ModelSerializer[Facility]):
