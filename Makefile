@@ -68,7 +68,7 @@ test: $(STAMP_DEV) ## command 2: the full suite (pytest -n 2) on PostgreSQL + Re
 		export DATABASE_URL; \
 	fi; \
 	rc=0; \
-	$(PY) -m pytest -p xdist -n $(TEST_WORKERS) $(PYTEST_ARGS) || rc=$$?; \
+	$(PY) -m pytest -p xdist -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) || rc=$$?; \
 	if [ "$$rc" = 5 ] && [ -n "$(ALLOW_NO_TESTS)" ]; then \
 		echo "pytest collected no tests (exit code 5); ALLOW_NO_TESTS is set, so this is not a failure"; \
 		rc=0; \
@@ -83,7 +83,7 @@ test: $(STAMP_DEV) ## command 2: the full suite (pytest -n 2) on PostgreSQL + Re
 lint: $(STAMP_DEV) ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app accounts vehicles parking pricing
+	$(VENV)/bin/mypy app accounts vehicles parking pricing bookings
 
 format: $(STAMP_DEV) ## apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .

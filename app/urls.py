@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("vehicles.api.urls")),
     path("", include("parking.api.urls")),
     path("", include("pricing.api.urls")),
+    path("", include("bookings.api.urls")),
 ]
 
 urlpatterns = [

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "vehicles",
     "parking",
     "pricing",
+    "bookings",
 ]
 
 MIDDLEWARE = [
@@ -244,6 +245,7 @@ SPECTACULAR_SETTINGS = {
         "VehicleTypeEnum": "vehicles.models.VehicleType.choices",
         "PassStatusEnum": "pricing.models.PassStatus.choices",
         "DiscountKindEnum": "pricing.models.DiscountKind.choices",
+        "BookingStatusEnum": "bookings.models.BookingStatus.choices",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }

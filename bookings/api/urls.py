@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("bookings/", views.BookingListApi.as_view(), name="bookings"),
+    path("bookings/<uuid:booking_id>/", views.BookingDetailApi.as_view(), name="booking-detail"),
+    path(
+        "bookings/<uuid:booking_id>/cancellation-preview/",
+        views.BookingCancellationPreviewApi.as_view(),
+        name="booking-cancellation-preview",
+    ),
+    path("bookings/<uuid:booking_id>/cancel/", views.BookingCancelApi.as_view(), name="booking-cancel"),
+]

@@ -1,0 +1,164 @@
+"""Driver booking endpoints. Thin: validate, call one service/selector, serialize."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from app.api.openapi import ClientErrorResponseSerializer
+from app.exceptions import ApplicationError
+from bookings import selectors, services
+from bookings.models import Booking
+from parking import selectors as parking_selectors
+from parking.models import Zone
+from vehicles.models import Vehicle
+
+from .serializers import (
+    BookingCancelInputSerializer,
+    BookingCancelOutputSerializer,
+    BookingCreateInputSerializer,
+    BookingOutputSerializer,
+    CancellationPreviewOutputSerializer,
+)
+
+CONFLICT = OpenApiResponse(
+    ClientErrorResponseSerializer,
+    description="`spot_unavailable`, `invalid_transition`, `quote_expired`, `no_pricing_rule` or `resource_busy`.",
+)
+
+
+def _user(request: Request) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _validated(serializer_class: Any, data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class BookingFilter(filters.FilterSet):
+    facility = filters.NumberFilter(field_name="facility_id")
+    date_from = filters.IsoDateTimeFilter(field_name="end", lookup_expr="gt", label="Bookings ending after")
+    date_to = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt", label="Bookings starting before")
+
+    class Meta:
+        model = Booking
+        fields = ("status", "facility")
+
+
+class BookingListApi(generics.GenericAPIView):
+    serializer_class = BookingOutputSerializer
+    filterset_class = BookingFilter
+    ordering_fields = ("start", "created_at")
+
+    def get_queryset(self) -> QuerySet[Booking]:
+        return selectors.booking_list_for_driver(driver=_user(self.request))
+
+    @extend_schema(operation_id="bookings_list", tags=["bookings"], summary="My bookings")
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(BookingOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="bookings_create",
+        tags=["bookings"],
+        request=BookingCreateInputSerializer,
+        responses={201: BookingOutputSerializer, 409: CONFLICT},
+        summary="Book a spot, or the best-fit free spot of a facility",
+        description=(
+            "With `facility` the platform picks the smallest compatible free spot (then the category made for "
+            "the vehicle, then a stable order). Facilities that require prepayment start the booking "
+            "`pending_payment` with a 15-minute hold (`hold_expires_at`); others start `confirmed`. "
+            "A taken spot is 409 `spot_unavailable`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        driver = _user(request)
+        data = _validated(BookingCreateInputSerializer, request.data)
+        vehicle = Vehicle.objects.filter(pk=data["vehicle"], owner=driver).first()
+        if vehicle is None:
+            raise ApplicationError("No such vehicle among yours.", code="does_not_exist", attr="vehicle")
+        spot = zone = None
+        if data.get("spot"):
+            spot = parking_selectors.spot_get_visible(actor=driver, spot_id=data["spot"])
+            facility = spot.facility
+        else:
+            facility, _ = parking_selectors.facility_get_visible(actor=driver, facility_id=data["facility"])
+            if data.get("zone"):
+                zone = Zone.objects.filter(pk=data["zone"], facility=facility).first()
+                if zone is None:
+                    raise ApplicationError("No such zone in this facility.", code="does_not_exist", attr="zone")
+        booking = services.booking_create(
+            services.BookingRequest(
+                driver=driver,
+                vehicle=vehicle,
+                facility=facility,
+                spot=spot,
+                zone=zone,
+                start=data["start"],
+                end=data["end"],
+                quote_id=data.get("quote_id"),
+                promo_code=data.get("promo_code", ""),
+            )
+        )
+        booking = selectors.booking_get_for_driver(driver=driver, booking_id=booking.pk)
+        return Response(BookingOutputSerializer(booking).data, status=status.HTTP_201_CREATED)
+
+
+class BookingDetailApi(generics.GenericAPIView):
+    serializer_class = BookingOutputSerializer
+
+    @extend_schema(operation_id="bookings_retrieve", tags=["bookings"])
+    def get(self, request: Request, booking_id: str) -> Response:
+        booking = selectors.booking_get_for_driver(driver=_user(request), booking_id=booking_id)
+        return Response(BookingOutputSerializer(booking).data)
+
+
+class BookingCancellationPreviewApi(generics.GenericAPIView):
+    serializer_class = CancellationPreviewOutputSerializer
+
+    @extend_schema(
+        operation_id="bookings_cancellation_preview",
+        tags=["bookings"],
+        responses={200: CancellationPreviewOutputSerializer, 409: CONFLICT},
+        summary="What cancelling now would refund",
+    )
+    def get(self, request: Request, booking_id: str) -> Response:
+        booking = selectors.booking_get_for_driver(driver=_user(request), booking_id=booking_id)
+        terms = services.cancellation_preview(booking=booking)
+        return Response(
+            CancellationPreviewOutputSerializer(
+                {
+                    "refund_amount": terms.refund_amount,
+                    "kept_amount": terms.kept_amount,
+                    "free": terms.free,
+                    "currency": booking.currency,
+                }
+            ).data
+        )
+
+
+class BookingCancelApi(generics.GenericAPIView):
+    serializer_class = BookingCancelInputSerializer
+
+    @extend_schema(
+        operation_id="bookings_cancel",
+        tags=["bookings"],
+        request=BookingCancelInputSerializer,
+        responses={200: BookingCancelOutputSerializer, 409: CONFLICT},
+        summary="Cancel; refunds exactly what the preview showed (recorded for the payments step)",
+    )
+    def post(self, request: Request, booking_id: str) -> Response:
+        driver = _user(request)
+        booking = selectors.booking_get_for_driver(driver=driver, booking_id=booking_id)
+        data = _validated(BookingCancelInputSerializer, request.data)
+        booking, terms = services.booking_cancel(booking_id=booking.pk, actor=driver, reason=data["reason"])
+        booking = selectors.booking_get_for_driver(driver=driver, booking_id=booking.pk)
+        return Response(BookingCancelOutputSerializer({"booking": booking, "refund_amount": terms.refund_amount}).data)

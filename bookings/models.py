@@ -1,0 +1,169 @@
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeBoundary, RangeOperators
+from django.db import models
+from django.db.models import Func
+
+from accounts.models import Organization
+from parking.models import Facility, Spot, Zone
+from pricing.models import Quote
+from vehicles.fields import EncryptedPlateField
+from vehicles.models import Vehicle, VehicleType
+
+
+class BookingStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", "Pending payment"
+    CONFIRMED = "confirmed", "Confirmed"
+    CHECKED_IN = "checked_in", "Checked in"
+    COMPLETED = "completed", "Completed"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+
+
+#: Statuses that hold the spot (ARCHITECTURE §6): the exclusion constraint applies to these only.
+ACTIVE_STATUSES: tuple[str, ...] = (BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
+
+#: The state machine: every allowed transition. Anything else is 409 ``invalid_transition``.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    BookingStatus.PENDING_PAYMENT: frozenset({BookingStatus.CONFIRMED, BookingStatus.EXPIRED, BookingStatus.CANCELLED}),
+    BookingStatus.CONFIRMED: frozenset({BookingStatus.CHECKED_IN, BookingStatus.CANCELLED, BookingStatus.NO_SHOW}),
+    BookingStatus.CHECKED_IN: frozenset({BookingStatus.COMPLETED}),
+    BookingStatus.COMPLETED: frozenset(),
+    BookingStatus.EXPIRED: frozenset(),
+    BookingStatus.CANCELLED: frozenset(),
+    BookingStatus.NO_SHOW: frozenset(),
+}
+
+
+class BookingKind(models.TextChoices):
+    RESERVATION = "reservation", "Reservation"
+    DRIVE_IN = "drive_in", "Drive-in session"
+
+
+class BookingSource(models.TextChoices):
+    APP = "app", "App"
+    GATE = "gate", "Gate"
+    STAFF = "staff", "Staff"
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = models.DateTimeField()  # only used inside the constraint expression
+
+
+class Booking(models.Model):
+    """A reservation or drive-in session of one spot for ``[start, end)``.
+
+    Written only through ``bookings.services``. Two guards make an overlapping active pair on one
+    spot impossible (ARCHITECTURE §6): the services lock the spot rows before checking and writing,
+    and the ``booking_no_overlap`` exclusion constraint rejects any overlapping active row, even from
+    a write that bypasses the services. Amounts are integer minor units copied from the quote.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=16, unique=True, editable=False)
+    kind = models.CharField(max_length=12, choices=BookingKind.choices, default=BookingKind.RESERVATION)
+    source = models.CharField(max_length=8, choices=BookingSource.choices, default=BookingSource.APP)
+    driver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="bookings"
+    )
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.SET_NULL, null=True, blank=True, related_name="bookings")
+    vehicle_type = models.CharField(max_length=16, choices=VehicleType.choices)
+    plate = EncryptedPlateField(null=True, blank=True, help_text="Snapshot of the normalised plate, encrypted.")
+    plate_index = models.CharField(max_length=64, blank=True, db_index=True)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", editable=False)
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="bookings")
+    zone = models.ForeignKey(Zone, on_delete=models.PROTECT, related_name="bookings")
+    spot = models.ForeignKey(Spot, on_delete=models.PROTECT, related_name="bookings", db_index=False)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    checked_out_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=BookingStatus.choices)
+    hold_expires_at = models.DateTimeField(null=True, blank=True, help_text="Unpaid holds expire then.")
+    quote = models.ForeignKey(Quote, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    quote_snapshot = models.JSONField(default=dict, help_text="The quote's line items and explanation.")
+    currency = models.CharField(max_length=3)
+    parking_amount = models.PositiveIntegerField()
+    discount_amount = models.PositiveIntegerField(default=0)
+    service_fee = models.PositiveIntegerField()
+    transaction_fee = models.PositiveIntegerField()
+    total = models.PositiveIntegerField()
+    owner_payout = models.PositiveIntegerField()
+    platform_revenue = models.PositiveIntegerField()
+    promo_code = models.CharField(max_length=40, blank=True)
+    access_code = models.CharField(max_length=8, blank=True, help_text="Numeric code for host driveways.")
+    cancellation_reason = models.CharField(max_length=500, blank=True)
+    refund_amount = models.PositiveIntegerField(null=True, blank=True, help_text="Set when cancelled.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-start", "-created_at")
+        constraints = (
+            models.CheckConstraint(condition=models.Q(start__lt=models.F("end")), name="booking_start_before_end"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    total=models.F("parking_amount")
+                    - models.F("discount_amount")
+                    + models.F("service_fee")
+                    + models.F("transaction_fee")
+                ),
+                name="booking_total_adds_up",
+            ),
+            ExclusionConstraint(
+                name="booking_no_overlap",
+                expressions=[
+                    ("spot", RangeOperators.EQUAL),
+                    (
+                        TsTzRange("start", "end", RangeBoundary(inclusive_lower=True, inclusive_upper=False)),
+                        RangeOperators.OVERLAPS,
+                    ),
+                ],
+                condition=models.Q(status__in=ACTIVE_STATUSES),
+            ),
+        )
+        indexes = (
+            # Availability checks: active bookings of a spot overlapping a window.
+            models.Index(
+                fields=("spot", "end", "start"),
+                condition=models.Q(status__in=ACTIVE_STATUSES),
+                name="booking_spot_active",
+            ),
+            models.Index(fields=("driver", "-start"), name="booking_driver_start"),
+            models.Index(fields=("facility", "status", "start"), name="booking_facility_status_start"),
+            models.Index(
+                fields=("hold_expires_at",),
+                condition=models.Q(status=BookingStatus.PENDING_PAYMENT),
+                name="booking_pending_hold",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class BookingEvent(models.Model):
+    """History of a booking: every status change with who, when and why."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("booking_id", "created_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.booking_id}: {self.from_status or '∅'} → {self.to_status}"

@@ -1,0 +1,376 @@
+"""Booking writes. Lock order (ARCHITECTURE §6): spot rows (primary-key order) → booking row.
+
+No provider call or email happens inside these transactions; side effects run after commit.
+"""
+
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from app.exceptions import ApplicationError, NotFoundError
+from parking import availability
+from parking.availability import SpotRequirements
+from parking.cache import facility_cache_bump
+from parking.compatibility import SIZE_ORDER
+from parking.models import Facility, Spot, SpotCategory, Zone
+from parking.windows import window_validate
+from pricing.fees import percent_of
+from pricing.models import Quote
+from pricing.services import QuoteRequest, discount_redeem, quote_create
+from vehicles.models import Vehicle, VehicleType
+
+from .exceptions import (
+    InvalidTransitionError,
+    QuoteExpiredError,
+    QuoteMismatchError,
+    SpotUnavailableError,
+    VehicleDoesNotFitError,
+)
+from .models import TRANSITIONS, Booking, BookingEvent, BookingSource, BookingStatus
+
+HOLD_DURATION = timedelta(minutes=15)
+LOCK_TIMEOUT_MS = 3000
+# Unambiguous characters only (no 0/O, 1/I/L, U): references are read out over the phone.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+EXCLUSION_VIOLATION = "23P01"
+
+
+def new_reference() -> str:
+    return "PKM-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+
+
+def _set_lock_timeout() -> None:
+    """Bound lock waits inside the current transaction: a timeout is "busy" (409 + Retry-After)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
+
+
+def _is_overlap_violation(exc: IntegrityError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == EXCLUSION_VIOLATION
+
+
+def _requirements(vehicle: Vehicle) -> SpotRequirements:
+    return SpotRequirements(vehicle_type=vehicle.vehicle_type, is_ev=vehicle.is_ev)
+
+
+def _best_fit_key(vehicle: Vehicle) -> Callable[[Spot], tuple[int, int, str, int]]:
+    """Smallest compatible size first, then the category made for this vehicle, then a stable order,
+    so large spots stay free for large vehicles and EV/accessible spots for those who need them."""
+    preferred = (
+        SpotCategory.MOTORCYCLE
+        if vehicle.vehicle_type == VehicleType.MOTORCYCLE
+        else SpotCategory.EV
+        if vehicle.is_ev
+        else SpotCategory.STANDARD
+    )
+    rank: dict[str, int] = {
+        preferred: 0,
+        SpotCategory.STANDARD: 1,
+        SpotCategory.VIP: 2,
+        SpotCategory.EV: 3,
+        SpotCategory.ACCESSIBLE: 4,
+    }
+
+    def key(spot: Spot) -> tuple[int, int, str, int]:
+        return (SIZE_ORDER.index(spot.size), rank.get(spot.category, 5), spot.code, spot.pk)
+
+    return key
+
+
+# ---------------------------------------------------------------------------- quotes
+
+
+def _quote_for(
+    *,
+    driver: User,
+    vehicle: Vehicle,
+    facility: Facility,
+    spot: Spot | None,
+    start: datetime,
+    end: datetime,
+    quote_id: uuid.UUID | None,
+    promo_code: str,
+) -> Quote:
+    """The quote the booking charges: the given one (unexpired, matching) or a fresh one."""
+    if quote_id is None:
+        return quote_create(
+            QuoteRequest(
+                facility=facility,
+                spot=spot,
+                start=start,
+                end=end,
+                vehicle_type=vehicle.vehicle_type,
+                vehicle=vehicle,
+                driver=driver,
+                promo_code=promo_code,
+            )
+        )
+    quote = Quote.objects.filter(pk=quote_id).first()
+    if quote is None:
+        raise ApplicationError("Unknown quote.", code="does_not_exist", attr="quote_id")
+    if quote.expires_at <= timezone.now():
+        raise QuoteExpiredError()
+    matches = (
+        quote.facility_id == facility.pk
+        and quote.spot_id == (spot.pk if spot else None)
+        and quote.start == start
+        and quote.end == end
+        and quote.vehicle_type == vehicle.vehicle_type
+        and quote.driver_id in (None, driver.pk)
+    )
+    if not matches:
+        raise QuoteMismatchError()
+    return quote
+
+
+# ---------------------------------------------------------------------------- create
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    driver: User
+    vehicle: Vehicle
+    facility: Facility
+    start: datetime
+    end: datetime
+    spot: Spot | None = None
+    zone: Zone | None = None
+    quote_id: uuid.UUID | None = None
+    promo_code: str = ""
+    source: str = BookingSource.APP
+
+
+def _free_candidates(request: BookingRequest) -> list[Spot]:
+    queryset = availability.spots_free(
+        start=request.start, end=request.end, requirements=_requirements(request.vehicle)
+    )
+    queryset = queryset.filter(facility=request.facility)
+    if request.zone is not None:
+        queryset = queryset.filter(zone=request.zone)
+    return sorted(queryset, key=_best_fit_key(request.vehicle))
+
+
+def _still_free(spot: Spot, request: BookingRequest) -> bool:
+    """Re-check under the spot lock with the one availability selector (committed data)."""
+    return (
+        availability.spots_free(start=request.start, end=request.end, requirements=_requirements(request.vehicle))
+        .filter(pk=spot.pk)
+        .exists()
+    )
+
+
+def _claim_spot(request: BookingRequest) -> Spot:
+    """Lock and re-check a spot inside the current transaction. Must be called in ``atomic()``.
+
+    A named spot is locked (waiting at most ``lock_timeout``); for a facility-level request the
+    candidates are tried in best-fit order with ``SKIP LOCKED``, so concurrent requests spread over
+    distinct spots instead of queueing on (or deadlocking over) the same ones.
+    """
+    if request.spot is not None:
+        locked = Spot.objects.select_for_update().filter(pk=request.spot.pk).first()
+        if locked is None or not _still_free(locked, request):
+            raise SpotUnavailableError()
+        return locked
+    for candidate in _free_candidates(request):
+        locked = Spot.objects.select_for_update(skip_locked=True).filter(pk=candidate.pk).first()
+        if locked is not None and _still_free(locked, request):
+            return locked
+    raise SpotUnavailableError("No compatible spot is free for this window.")
+
+
+def _record(booking: Booking, *, from_status: str, actor: User | None, reason: str = "") -> None:
+    BookingEvent.objects.create(
+        booking=booking, from_status=from_status, to_status=booking.status, actor=actor, reason=reason
+    )
+
+
+def booking_create(request: BookingRequest) -> Booking:
+    """Reserve a spot (the named one, or the best-fit free one of the facility/zone) for the window.
+
+    Validates ownership, fit and the window first; prices it (quote) outside any lock; then, in one
+    transaction, locks the spot, re-checks availability and inserts. Raises SpotUnavailableError (409)
+    when taken — also when the exclusion constraint catches a write that raced past the checks.
+    """
+    driver, vehicle, facility = request.driver, request.vehicle, request.facility
+    if vehicle.owner_id != driver.pk:
+        raise ApplicationError("No such vehicle among yours.", code="does_not_exist", attr="vehicle")
+    window_validate(facility=facility, start=request.start, end=request.end)
+    if request.spot is not None:
+        if request.spot.facility_id != facility.pk:
+            raise ApplicationError("The spot is not in this facility.", code="invalid", attr="spot")
+        fits = Spot.objects.filter(pk=request.spot.pk).filter(_requirements(vehicle).filter()).exists()
+        if not fits:
+            raise VehicleDoesNotFitError()
+    if request.zone is not None and request.zone.facility_id != facility.pk:
+        raise ApplicationError("The zone is not in this facility.", code="invalid", attr="zone")
+    quote = _quote_for(
+        driver=driver,
+        vehicle=vehicle,
+        facility=facility,
+        spot=request.spot,
+        start=request.start,
+        end=request.end,
+        quote_id=request.quote_id,
+        promo_code=request.promo_code,
+    )
+    confirmed = not facility.requires_prepayment
+    try:
+        with transaction.atomic():
+            _set_lock_timeout()
+            spot = _claim_spot(request)
+            booking = Booking.objects.create(
+                reference=new_reference(),
+                source=request.source,
+                driver=driver,
+                vehicle=vehicle,
+                vehicle_type=vehicle.vehicle_type,
+                plate=vehicle.plate,
+                plate_index=vehicle.plate_index,
+                organization_id=facility.organization_id,
+                facility=facility,
+                zone_id=spot.zone_id,
+                spot=spot,
+                start=request.start,
+                end=request.end,
+                status=BookingStatus.CONFIRMED if confirmed else BookingStatus.PENDING_PAYMENT,
+                hold_expires_at=None if confirmed else timezone.now() + HOLD_DURATION,
+                quote=quote,
+                quote_snapshot={
+                    "line_items": quote.line_items,
+                    "explanation": quote.explanation,
+                    "applied_rule": quote.applied_rule_name,
+                },
+                currency=quote.currency,
+                parking_amount=quote.parking_amount,
+                discount_amount=quote.discount_amount,
+                service_fee=quote.service_fee,
+                transaction_fee=quote.transaction_fee,
+                total=quote.total,
+                owner_payout=quote.owner_payout,
+                platform_revenue=quote.platform_revenue,
+                promo_code=quote.promo_code,
+                access_code=f"{secrets.randbelow(10**6):06d}" if facility.kind == "driveway" else "",
+            )
+            _record(booking, from_status="", actor=driver)
+            if confirmed and quote.discount_id:
+                discount_redeem(
+                    discount_id=quote.discount_id,
+                    user=driver,
+                    reference=booking.reference,
+                    amount=quote.discount_amount,
+                )
+    except IntegrityError as exc:
+        if _is_overlap_violation(exc):
+            raise SpotUnavailableError() from exc
+        raise
+    transaction.on_commit(lambda: facility_cache_bump(facility.pk))
+    return booking
+
+
+# ---------------------------------------------------------------------------- transitions
+
+
+def _lock_booking(booking_id: uuid.UUID) -> Booking:
+    booking = Booking.objects.select_for_update().filter(pk=booking_id).first()
+    if booking is None:
+        raise NotFoundError("Booking not found.")
+    return booking
+
+
+def _transition(booking: Booking, to_status: str) -> str:
+    if to_status not in TRANSITIONS[booking.status]:
+        raise InvalidTransitionError(f"A {booking.status} booking cannot become {to_status}.")
+    previous = booking.status
+    booking.status = to_status
+    return previous
+
+
+@dataclass(frozen=True)
+class CancellationTerms:
+    """What cancelling now gives back (minor units). ``free`` when inside the free-cancellation window."""
+
+    refund_amount: int
+    kept_amount: int
+    free: bool
+
+
+def cancellation_preview(*, booking: Booking, at: datetime | None = None) -> CancellationTerms:
+    """The facility's cancellation policy applied at ``at`` (default now).
+
+    * unpaid hold (``pending_payment``): nothing was charged, nothing to refund;
+    * ``confirmed`` at least ``free_cancellation_minutes`` before the start: everything back;
+    * later: the owner keeps ``late_cancellation_fee_percent`` of the (discounted) parking amount and
+      the platform keeps its fees; the rest is refunded. Percentages round half-up.
+    """
+    at = at or timezone.now()
+    if booking.status == BookingStatus.PENDING_PAYMENT:
+        return CancellationTerms(refund_amount=0, kept_amount=0, free=True)
+    if BookingStatus.CANCELLED not in TRANSITIONS[booking.status]:
+        raise InvalidTransitionError(f"A {booking.status} booking cannot be cancelled.")
+    facility = booking.facility
+    if at <= booking.start - timedelta(minutes=facility.free_cancellation_minutes):
+        return CancellationTerms(refund_amount=booking.total, kept_amount=0, free=True)
+    late_fee = percent_of(booking.parking_amount - booking.discount_amount, facility.late_cancellation_fee_percent)
+    kept = min(booking.total, late_fee + booking.service_fee + booking.transaction_fee)
+    return CancellationTerms(refund_amount=booking.total - kept, kept_amount=kept, free=False)
+
+
+def booking_cancel(*, booking_id: uuid.UUID, actor: User, reason: str = "") -> tuple[Booking, CancellationTerms]:
+    """Cancel with exactly the previewed refund (recorded; the payments issue executes it)."""
+    with transaction.atomic():
+        _set_lock_timeout()
+        booking = _lock_booking(booking_id)
+        terms = cancellation_preview(booking=booking)
+        previous = _transition(booking, BookingStatus.CANCELLED)
+        booking.cancellation_reason = reason
+        booking.refund_amount = terms.refund_amount
+        booking.hold_expires_at = None
+        booking.save(update_fields=["status", "cancellation_reason", "refund_amount", "hold_expires_at", "updated_at"])
+        _record(booking, from_status=previous, actor=actor, reason=reason)
+    transaction.on_commit(lambda: facility_cache_bump(booking.facility_id))
+    return booking, terms
+
+
+def booking_confirm(*, booking_id: uuid.UUID, actor: User | None = None) -> Booking:
+    """Payment received: ``pending_payment`` → ``confirmed`` (idempotent) and count the promo code."""
+    with transaction.atomic():
+        booking = _lock_booking(booking_id)
+        if booking.status == BookingStatus.CONFIRMED:
+            return booking
+        previous = _transition(booking, BookingStatus.CONFIRMED)
+        booking.hold_expires_at = None
+        booking.save(update_fields=["status", "hold_expires_at", "updated_at"])
+        _record(booking, from_status=previous, actor=actor, reason="payment received")
+        if booking.quote is not None and booking.quote.discount_id and booking.driver is not None:
+            discount_redeem(
+                discount_id=booking.quote.discount_id,
+                user=booking.driver,
+                reference=booking.reference,
+                amount=booking.discount_amount,
+            )
+    return booking
+
+
+def bookings_expire_unpaid(*, now: datetime | None = None, batch_size: int = 200) -> int:
+    """Expire unpaid holds whose time is up (a beat job; idempotent, safe with several workers:
+    ``SKIP LOCKED`` batches). Returns how many expired in this run (bounded by ``batch_size``)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Booking.objects.select_for_update(skip_locked=True)
+            .filter(status=BookingStatus.PENDING_PAYMENT, hold_expires_at__lte=now)
+            .order_by("hold_expires_at")[:batch_size]
+        )
+        for booking in due:
+            booking.status = BookingStatus.EXPIRED
+            booking.save(update_fields=["status", "updated_at"])
+            _record(booking, from_status=BookingStatus.PENDING_PAYMENT, actor=None, reason="unpaid hold expired")
+    for facility_id in {b.facility_id for b in due}:
+        facility_cache_bump(facility_id)  # runs after commit (autocommit here: at once)
+    return len(due)

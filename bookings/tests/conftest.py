@@ -1,0 +1,45 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from parking.tests.factories import make_facility, make_spot, make_zone
+from pricing import services as pricing_services
+from vehicles.tests.factories import VehicleFactory
+
+
+@pytest.fixture
+def facility(org_a):
+    facility = make_facility(org_a, name="Garage", requires_prepayment=False)
+    pricing_services.rule_create(
+        facility=facility,
+        data={"name": "Hourly", "strategy": "hourly", "config": {"rate": 1000, "increment_minutes": 60}},
+    )
+    return facility
+
+
+@pytest.fixture
+def zone(facility):
+    return make_zone(facility)
+
+
+@pytest.fixture
+def spot(zone):
+    return make_spot(zone, "A-1")
+
+
+@pytest.fixture
+def driver():
+    return UserFactory(email="driver@example.com")
+
+
+@pytest.fixture
+def car(driver):
+    return VehicleFactory(owner=driver, vehicle_type="standard")
+
+
+@pytest.fixture
+def window():
+    start = (timezone.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    return start, start + timedelta(hours=4)
