@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
+    path("", include("bookings.api.credential_urls")),
     path("bookings/", views.BookingListApi.as_view(), name="bookings"),
     path("bookings/<uuid:booking_id>/", views.BookingDetailApi.as_view(), name="booking-detail"),
     path(
