@@ -98,6 +98,12 @@ class Booking(models.Model):
     access_code = models.CharField(max_length=8, blank=True, help_text="Numeric code for host driveways.")
     cancellation_reason = models.CharField(max_length=500, blank=True)
     refund_amount = models.PositiveIntegerField(null=True, blank=True, help_text="Set when cancelled.")
+    early_exit_refund_amount = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Set at check-out before the end (early-exit policy)."
+    )
+    overstay_amount = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Set at check-out after the end plus the overstay grace."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -20,8 +20,13 @@ from parking.cache import facility_cache_bump
 from parking.compatibility import SIZE_ORDER
 from parking.models import Facility, Spot, SpotCategory, Zone
 from parking.windows import window_validate
-from pricing.fees import percent_of
+from pricing.engine import PricingContext, quote_stay
+from pricing.exceptions import NoApplicableRuleError, from_engine
+from pricing.fees import fee_breakdown, percent_of
 from pricing.models import Quote
+from pricing.money import round_half_up
+from pricing.schemas import PricingError
+from pricing.selectors import fee_policy_for, rule_select, rules_for_facilities
 from pricing.services import QuoteRequest, discount_redeem, quote_create
 from vehicles.models import Vehicle, VehicleType
 
@@ -32,7 +37,7 @@ from .exceptions import (
     SpotUnavailableError,
     VehicleDoesNotFitError,
 )
-from .models import TRANSITIONS, Booking, BookingEvent, BookingSource, BookingStatus
+from .models import ACTIVE_STATUSES, TRANSITIONS, Booking, BookingEvent, BookingSource, BookingStatus
 
 HOLD_DURATION = timedelta(minutes=15)
 LOCK_TIMEOUT_MS = 3000
@@ -374,3 +379,201 @@ def bookings_expire_unpaid(*, now: datetime | None = None, batch_size: int = 200
     for facility_id in {b.facility_id for b in due}:
         facility_cache_bump(facility_id)  # runs after commit (autocommit here: at once)
     return len(due)
+
+
+# ---------------------------------------------------------------------------- check-in / check-out
+
+
+class CheckInTooEarlyError(InvalidTransitionError):
+    code = "check_in_too_early"
+
+
+def booking_check_in(*, booking_id: uuid.UUID, actor: User | None, at: datetime | None = None) -> Booking:
+    """``confirmed`` → ``checked_in`` from the facility's early check-in window on (the app path;
+    gates call the same service)."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        _set_lock_timeout()
+        booking = _lock_booking(booking_id)
+        opens = booking.start - timedelta(minutes=booking.facility.early_checkin_minutes)
+        if booking.status == BookingStatus.CONFIRMED and at < opens:
+            raise CheckInTooEarlyError(f"Check-in opens at {opens.isoformat()}.")
+        previous = _transition(booking, BookingStatus.CHECKED_IN)
+        booking.checked_in_at = at
+        booking.save(update_fields=["status", "checked_in_at", "updated_at"])
+        _record(booking, from_status=previous, actor=actor)
+    transaction.on_commit(lambda: facility_cache_bump(booking.facility_id))
+    return booking
+
+
+def _rule_price(booking: Booking, start: datetime, end: datetime) -> int:
+    """The parking amount (minor units) the booking's rule charges for ``[start, end)``."""
+
+    rule = rule_select(
+        rules_for_facilities([booking.facility_id]),
+        facility_id=booking.facility_id,
+        zone_id=booking.zone_id,
+        spot_id=booking.spot_id,
+        vehicle_type=booking.vehicle_type,
+        spot_category=booking.spot.category,
+        at=start,
+    )
+    if rule is None:
+        raise NoApplicableRuleError()
+    try:
+        priced = quote_stay(
+            strategy=rule.strategy,
+            config=rule.config,
+            start=start,
+            end=end,
+            time_zone=booking.facility.timezone,
+            context=PricingContext(vehicle_type=booking.vehicle_type, spot_category=booking.spot.category),
+            rule_name=rule.name,
+        )
+    except PricingError as exc:
+        raise from_engine(exc) from exc
+    return priced.parking_amount
+
+
+def early_exit_refund(*, booking: Booking, at: datetime) -> int:
+    """Refund for leaving before the end (minor units), per the facility's early-exit policy.
+
+    ``prorated``: the unused whole hours' share of the (discounted) parking amount, rounded half-up,
+    minus ``early_exit_minimum_fee``, never below 0. ``none``: 0.
+    """
+    facility = booking.facility
+    if facility.early_exit_refund != "prorated" or at >= booking.end:
+        return 0
+    booked_minutes = int((booking.end - booking.start).total_seconds() // 60)
+    unused_hours = int((booking.end - max(at, booking.start)).total_seconds() // 3600)
+    share = round_half_up((booking.parking_amount - booking.discount_amount) * unused_hours * 60, booked_minutes)
+    return max(0, share - facility.early_exit_minimum_fee)
+
+
+def overstay_charge(*, booking: Booking, at: datetime) -> int:
+    """Extra parking (minor units) for staying past the end plus the overstay grace: per started hour
+    at ``overstay_rate_per_hour`` when set, else priced by the booking's rule for ``[end, at)``."""
+    facility = booking.facility
+    if at <= booking.end + timedelta(minutes=facility.overstay_grace_minutes):
+        return 0
+    if facility.overstay_rate_per_hour:
+        started_hours = -(-int((at - booking.end).total_seconds()) // 3600)
+        return started_hours * facility.overstay_rate_per_hour
+    return _rule_price(booking, booking.end, at)
+
+
+def booking_check_out(*, booking_id: uuid.UUID, actor: User | None, at: datetime | None = None) -> Booking:
+    """``checked_in`` → ``completed``; records the early-exit refund or the overstay charge for the
+    payments step to settle."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        _set_lock_timeout()
+        booking = _lock_booking(booking_id)
+        previous = _transition(booking, BookingStatus.COMPLETED)
+        booking.checked_out_at = at
+        booking.early_exit_refund_amount = early_exit_refund(booking=booking, at=at)
+        booking.overstay_amount = overstay_charge(booking=booking, at=at)
+        booking.save(
+            update_fields=["status", "checked_out_at", "early_exit_refund_amount", "overstay_amount", "updated_at"]
+        )
+        _record(booking, from_status=previous, actor=actor)
+    transaction.on_commit(lambda: facility_cache_bump(booking.facility_id))
+    return booking
+
+
+# ---------------------------------------------------------------------------- extension
+
+
+@dataclass(frozen=True)
+class ExtensionTerms:
+    """The extra charge (minor units) for moving the end to ``new_end``."""
+
+    new_end: datetime
+    parking_amount: int
+    service_fee: int
+    transaction_fee: int
+    total: int
+
+
+def extension_quote(*, booking: Booking, new_end: datetime) -> ExtensionTerms:
+    """Price difference of ending at ``new_end`` under the booking's rule, with the fee policy."""
+
+    if booking.status not in ACTIVE_STATUSES:
+        raise InvalidTransitionError(f"A {booking.status} booking cannot be extended.")
+    if new_end <= booking.end:
+        raise ApplicationError("The new end must be after the current end.", code="invalid_window", attr="end")
+    window_validate(facility=booking.facility, start=max(booking.start, timezone.now()), end=new_end)
+    difference = max(0, _rule_price(booking, booking.start, new_end) - _rule_price(booking, booking.start, booking.end))
+    percent, fee = fee_policy_for(booking.organization_id)
+    fees = fee_breakdown(parking_amount=difference, service_fee_percent=percent, transaction_fee=fee)
+    return ExtensionTerms(
+        new_end=new_end,
+        parking_amount=difference,
+        service_fee=fees.service_fee,
+        transaction_fee=fees.transaction_fee,
+        total=fees.total,
+    )
+
+
+def _next_taken(booking: Booking) -> datetime | None:
+    nxt = (
+        Booking.objects.filter(spot_id=booking.spot_id, status__in=ACTIVE_STATUSES, start__gte=booking.end)
+        .exclude(pk=booking.pk)
+        .order_by("start")
+        .values_list("start", flat=True)
+        .first()
+    )
+    return nxt
+
+
+def booking_extend(*, booking_id: uuid.UUID, actor: User, new_end: datetime) -> tuple[Booking, ExtensionTerms]:
+    """Move the end later on the same spot: spot lock, re-check ``[end, new_end)``, then write; the
+    exclusion constraint backs it. A conflict is 409 naming when the spot is next taken."""
+    booking = Booking.objects.select_related("facility", "spot").get(pk=booking_id)
+    terms = extension_quote(booking=booking, new_end=new_end)  # outside the lock
+    try:
+        with transaction.atomic():
+            _set_lock_timeout()
+            Spot.objects.select_for_update().filter(pk=booking.spot_id).first()
+            booking = _lock_booking(booking_id)
+            free = (
+                availability.spots_free(start=booking.end, end=new_end, requirements=SpotRequirements())
+                .filter(pk=booking.spot_id)
+                .exists()
+            )
+            if not free:
+                taken = _next_taken(booking)
+                when = f" It is next taken at {taken.isoformat()}." if taken else ""
+                raise SpotUnavailableError(f"The spot is not free until the new end.{when}")
+            booking.end = new_end
+            booking.parking_amount += terms.parking_amount
+            booking.service_fee += terms.service_fee
+            booking.transaction_fee += terms.transaction_fee
+            booking.total += terms.total
+            booking.owner_payout += terms.parking_amount
+            booking.platform_revenue += terms.service_fee + terms.transaction_fee
+            booking.save(
+                update_fields=[
+                    "end",
+                    "parking_amount",
+                    "service_fee",
+                    "transaction_fee",
+                    "total",
+                    "owner_payout",
+                    "platform_revenue",
+                    "updated_at",
+                ]
+            )
+            BookingEvent.objects.create(
+                booking=booking,
+                from_status=booking.status,
+                to_status=booking.status,
+                actor=actor,
+                reason=f"extended to {new_end.isoformat()} (+{terms.total})",
+            )
+    except IntegrityError as exc:
+        if _is_overlap_violation(exc):
+            raise SpotUnavailableError() from exc
+        raise
+    transaction.on_commit(lambda: facility_cache_bump(booking.facility_id))
+    return booking, terms

@@ -83,3 +83,20 @@ class BookingCancelInputSerializer(serializers.Serializer):
 class BookingCancelOutputSerializer(serializers.Serializer):
     booking = BookingOutputSerializer()
     refund_amount = serializers.IntegerField()
+
+
+class BookingExtendInputSerializer(serializers.Serializer):
+    end = AwareDateTimeField(help_text="The new end (later than the current one).")
+
+
+class ExtensionQuoteOutputSerializer(serializers.Serializer):
+    new_end = serializers.DateTimeField()
+    parking_amount = serializers.IntegerField(help_text="Extra parking, minor units.")
+    service_fee = serializers.IntegerField()
+    transaction_fee = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Extra charge, minor units.")
+
+
+class BookingExtendOutputSerializer(serializers.Serializer):
+    booking = BookingOutputSerializer()
+    extension = ExtensionQuoteOutputSerializer()

@@ -12,4 +12,12 @@ urlpatterns = [
         name="booking-cancellation-preview",
     ),
     path("bookings/<uuid:booking_id>/cancel/", views.BookingCancelApi.as_view(), name="booking-cancel"),
+    path("bookings/<uuid:booking_id>/check-in/", views.BookingCheckInApi.as_view(), name="booking-check-in"),
+    path("bookings/<uuid:booking_id>/check-out/", views.BookingCheckOutApi.as_view(), name="booking-check-out"),
+    path(
+        "bookings/<uuid:booking_id>/extension-quote/",
+        views.BookingExtensionQuoteApi.as_view(),
+        name="booking-extension-quote",
+    ),
+    path("bookings/<uuid:booking_id>/extend/", views.BookingExtendApi.as_view(), name="booking-extend"),
 ]

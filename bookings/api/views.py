@@ -22,8 +22,11 @@ from .serializers import (
     BookingCancelInputSerializer,
     BookingCancelOutputSerializer,
     BookingCreateInputSerializer,
+    BookingExtendInputSerializer,
+    BookingExtendOutputSerializer,
     BookingOutputSerializer,
     CancellationPreviewOutputSerializer,
+    ExtensionQuoteOutputSerializer,
 )
 
 CONFLICT = OpenApiResponse(
@@ -162,3 +165,74 @@ class BookingCancelApi(generics.GenericAPIView):
         booking, terms = services.booking_cancel(booking_id=booking.pk, actor=driver, reason=data["reason"])
         booking = selectors.booking_get_for_driver(driver=driver, booking_id=booking.pk)
         return Response(BookingCancelOutputSerializer({"booking": booking, "refund_amount": terms.refund_amount}).data)
+
+
+def _own_booking_response(request: Request, booking: Booking) -> Response:
+    booking = selectors.booking_get_for_driver(driver=_user(request), booking_id=booking.pk)
+    return Response(BookingOutputSerializer(booking).data)
+
+
+class BookingCheckInApi(generics.GenericAPIView):
+    serializer_class = BookingOutputSerializer
+
+    @extend_schema(
+        operation_id="bookings_check_in",
+        tags=["bookings"],
+        request=None,
+        responses={200: BookingOutputSerializer, 409: CONFLICT},
+        summary="Check in (from the facility's early check-in window on)",
+    )
+    def post(self, request: Request, booking_id: str) -> Response:
+        booking = selectors.booking_get_for_driver(driver=_user(request), booking_id=booking_id)
+        return _own_booking_response(request, services.booking_check_in(booking_id=booking.pk, actor=_user(request)))
+
+
+class BookingCheckOutApi(generics.GenericAPIView):
+    serializer_class = BookingOutputSerializer
+
+    @extend_schema(
+        operation_id="bookings_check_out",
+        tags=["bookings"],
+        request=None,
+        responses={200: BookingOutputSerializer, 409: CONFLICT},
+        summary="Check out; records an early-exit refund or an overstay charge",
+    )
+    def post(self, request: Request, booking_id: str) -> Response:
+        booking = selectors.booking_get_for_driver(driver=_user(request), booking_id=booking_id)
+        return _own_booking_response(request, services.booking_check_out(booking_id=booking.pk, actor=_user(request)))
+
+
+class BookingExtensionQuoteApi(generics.GenericAPIView):
+    serializer_class = BookingExtendInputSerializer
+
+    @extend_schema(
+        operation_id="bookings_extension_quote",
+        tags=["bookings"],
+        request=BookingExtendInputSerializer,
+        responses={200: ExtensionQuoteOutputSerializer, 409: CONFLICT},
+        summary="What moving the end later would cost",
+    )
+    def post(self, request: Request, booking_id: str) -> Response:
+        booking = selectors.booking_get_for_driver(driver=_user(request), booking_id=booking_id)
+        data = _validated(BookingExtendInputSerializer, request.data)
+        terms = services.extension_quote(booking=booking, new_end=data["end"])
+        return Response(ExtensionQuoteOutputSerializer(terms).data)
+
+
+class BookingExtendApi(generics.GenericAPIView):
+    serializer_class = BookingExtendInputSerializer
+
+    @extend_schema(
+        operation_id="bookings_extend",
+        tags=["bookings"],
+        request=BookingExtendInputSerializer,
+        responses={200: BookingExtendOutputSerializer, 409: CONFLICT},
+        summary="Move the end later on the same spot (409 names when the spot is next taken)",
+    )
+    def post(self, request: Request, booking_id: str) -> Response:
+        driver = _user(request)
+        booking = selectors.booking_get_for_driver(driver=driver, booking_id=booking_id)
+        data = _validated(BookingExtendInputSerializer, request.data)
+        booking, terms = services.booking_extend(booking_id=booking.pk, actor=driver, new_end=data["end"])
+        booking = selectors.booking_get_for_driver(driver=driver, booking_id=booking.pk)
+        return Response(BookingExtendOutputSerializer({"booking": booking, "extension": terms}).data)
