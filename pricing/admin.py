@@ -10,10 +10,12 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from accounts.selectors import organization_ids_for
+from parking.admin import InventoryAdmin, copy_saved
 
+from . import services
 from .engine import PricingContext, quote_stay
 from .fees import fee_breakdown
 from .models import Discount, DiscountRedemption, FeePolicy, Pass, PassProduct, PricingRule, Quote
@@ -67,19 +69,35 @@ class PricingRuleForm(forms.ModelForm):
 
 
 @admin.register(PricingRule)
-class PricingRuleAdmin(ScopedAdmin):
+class PricingRuleAdmin(InventoryAdmin):
+    """Rule editor: JSON errors shown on the config field, a live preview, writes through services."""
+
     form = PricingRuleForm
     list_display = ("name", "facility", "scope", "strategy", "priority", "is_active", "valid_from", "valid_until")
     list_filter = ("strategy", "is_active", "facility__organization")
     search_fields = ("name", "facility__name")
     list_select_related = ("facility",)
-    autocomplete_fields = ("facility",)
     raw_id_fields = ("zone", "spot")
-    readonly_fields = ("preview",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: PricingRule | None = None) -> tuple[str, ...]:
+        # The scope is fixed once created (the services move no rule between facilities).
+        return ("facility", "zone", "spot", "preview") if obj else ("preview",)
 
     def save_model(self, request: HttpRequest, obj: PricingRule, form: Any, change: bool) -> None:
-        obj.organization_id = obj.facility.organization_id
-        super().save_model(request, obj, form, change)
+        data = {name: form.cleaned_data[name] for name in services.RULE_FIELDS if name in form.cleaned_data}
+        if change:
+            saved = services.rule_update(rule=PricingRule.objects.get(pk=obj.pk), data=data)
+        else:
+            saved = services.rule_create(
+                facility=form.cleaned_data["facility"],
+                zone=form.cleaned_data.get("zone"),
+                spot=form.cleaned_data.get("spot"),
+                data=data,
+            )
+        copy_saved(saved, obj)
+
+    def delete_model(self, request: HttpRequest, obj: PricingRule) -> None:
+        services.rule_delete(rule=obj)
 
     @admin.display(description="preview: 4 h from tomorrow 09:00 local, standard car")
     def preview(self, obj: PricingRule) -> str:
@@ -103,10 +121,11 @@ class PricingRuleAdmin(ScopedAdmin):
             return f"Cannot price: {exc.message}"
         percent, fee = fee_policy_for(obj.organization_id)
         fees = fee_breakdown(parking_amount=quote.parking_amount, service_fee_percent=percent, transaction_fee=fee)
-        lines = "".join(f"<li>{item.description}: {item.amount}</li>" for item in quote.line_items)
+        # format_html_join escapes every value: line descriptions carry owner-supplied names.
+        lines = format_html_join("", "<li>{}: {}</li>", ((item.description, item.amount) for item in quote.line_items))
         return format_html(
             "<ul>{}</ul><p>Parking {} + service fee {} + transaction fee {} = <b>{} {}</b>. {}</p>",
-            format_html(lines),
+            lines,
             fees.parking_amount,
             fees.service_fee,
             fees.transaction_fee,
@@ -117,15 +136,22 @@ class PricingRuleAdmin(ScopedAdmin):
 
 
 @admin.register(PassProduct)
-class PassProductAdmin(ScopedAdmin):
+class PassProductAdmin(InventoryAdmin):
     list_display = ("name", "facility", "period", "price", "is_active")
     list_filter = ("period", "is_active")
     search_fields = ("name", "facility__name")
     list_select_related = ("facility",)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: PassProduct | None = None) -> tuple[str, ...]:
+        return ("facility",) if obj else ()
+
     def save_model(self, request: HttpRequest, obj: PassProduct, form: Any, change: bool) -> None:
-        obj.organization_id = obj.facility.organization_id
-        super().save_model(request, obj, form, change)
+        data = {name: form.cleaned_data[name] for name in services.PASS_PRODUCT_FIELDS if name in form.cleaned_data}
+        if change:
+            saved = services.pass_product_update(product=PassProduct.objects.get(pk=obj.pk), data=data)
+        else:
+            saved = services.pass_product_create(facility=form.cleaned_data["facility"], data=data)
+        copy_saved(saved, obj)
 
 
 @admin.register(Pass)

@@ -12,6 +12,7 @@ from accounts.models import User
 from app.exceptions import ApplicationError
 from parking import availability
 from parking.availability import SpotRequirements
+from parking.cache import facility_cache_bump
 from parking.models import Facility, Spot, SpotStatus, Zone
 from parking.windows import window_validate
 from vehicles.models import Vehicle
@@ -70,6 +71,7 @@ def rule_create(
     rule = PricingRule(organization_id=facility.organization_id, facility=facility, zone=zone, spot=spot, **fields)
     rule.full_clean(validate_constraints=False)
     rule.save()
+    facility_cache_bump(facility.pk)
     return rule
 
 
@@ -83,11 +85,14 @@ def rule_update(*, rule: PricingRule, data: dict[str, Any]) -> PricingRule:
         raise ApplicationError("valid_until must be after valid_from.", code="invalid", attr="valid_until")
     rule.full_clean(validate_constraints=False)
     rule.save()
+    facility_cache_bump(rule.facility_id)
     return rule
 
 
 def rule_delete(*, rule: PricingRule) -> None:
+    facility_id = rule.facility_id
     rule.delete()
+    facility_cache_bump(facility_id)
 
 
 # ---------------------------------------------------------------------------- quotes

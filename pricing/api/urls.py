@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("pricing/passes/", views.PassListApi.as_view(), name="pricing-passes"),
     path("pricing/discounts/", views.DiscountListApi.as_view(), name="pricing-discounts"),
     path("pricing/discounts/<int:discount_id>/", views.DiscountDetailApi.as_view(), name="pricing-discount-detail"),
+    path("", include("pricing.api.listing_urls")),
 ]
