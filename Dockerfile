@@ -38,6 +38,7 @@ RUN SECRET_KEY=collectstatic-at-image-build-time-only-not-a-real-secret-0000 \
     REDIS_URL=redis://localhost:6379/0 \
     PLATE_ENCRYPTION_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     PLATE_INDEX_KEY=build-only \
+    CREDENTIAL_SIGNING_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA \
     python manage.py collectstatic --noinput --verbosity 1 \
     && mkdir -p /app/.data/media \
     && chown -R app:app /app/.data/media

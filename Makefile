@@ -83,7 +83,7 @@ test: $(STAMP_DEV) ## command 2: the full suite (pytest -n 2) on PostgreSQL + Re
 lint: $(STAMP_DEV) ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app accounts vehicles parking pricing bookings
+	$(VENV)/bin/mypy app accounts vehicles parking pricing bookings idempotency
 
 format: $(STAMP_DEV) ## apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
@@ -97,5 +97,5 @@ clean-db: ## stop the embedded PostgreSQL and delete its data (.data/pg)
 	rm -rf .data/pg
 	@echo "Embedded database removed; the next 'make run' creates a fresh one."
 
-secrets: ## print fresh production secrets for .env (SECRET_KEY, PLATE_ENCRYPTION_KEYS, PLATE_INDEX_KEY)
-	@$(PYTHON) -c 'import base64, os, secrets; print("SECRET_KEY=" + secrets.token_urlsafe(50)); print("PLATE_ENCRYPTION_KEYS=" + base64.urlsafe_b64encode(os.urandom(32)).decode()); print("PLATE_INDEX_KEY=" + secrets.token_urlsafe(32))'
+secrets: ## print fresh production secrets for .env (SECRET_KEY, PLATE_ENCRYPTION_KEYS, PLATE_INDEX_KEY, CREDENTIAL_SIGNING_KEYS)
+	@$(PYTHON) -c 'import base64, os, secrets; print("SECRET_KEY=" + secrets.token_urlsafe(50)); print("PLATE_ENCRYPTION_KEYS=" + base64.urlsafe_b64encode(os.urandom(32)).decode()); print("PLATE_INDEX_KEY=" + secrets.token_urlsafe(32)); print("CREDENTIAL_SIGNING_KEYS=" + secrets.token_urlsafe(32))'

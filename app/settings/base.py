@@ -3,6 +3,8 @@
 from datetime import timedelta
 from urllib.parse import unquote
 
+from corsheaders.defaults import default_headers as default_cors_headers
+
 from app.env import BASE_DIR, env
 
 # ---------------------------------------------------------------------------- core
@@ -40,6 +42,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_celery_results",
     "pgtrigger",
+    "idempotency",
     # project apps, in dependency order (ARCHITECTURE §3)
     "accounts",
     "vehicles",
@@ -160,9 +163,16 @@ PLATE_ENCRYPTION_KEYS = env.list("PLATE_ENCRYPTION_KEYS", default=[])
 # Secret for the HMAC-SHA256 blind index of normalised plates.
 PLATE_INDEX_KEY = env.str("PLATE_INDEX_KEY", default="")
 
+# ---------------------------------------------------------------------------- gate credentials (bookings/credentials.py)
+# Ed25519 private keys that sign booking QR credentials: base64url of each raw 32-byte seed (e.g.
+# `secrets.token_urlsafe(32)`), comma separated. The first signs; all are published at
+# /api/v1/bookings/credential-keys/ so credentials signed by an older key still verify (rotation).
+CREDENTIAL_SIGNING_KEYS = env.list("CREDENTIAL_SIGNING_KEYS", default=[])
+
 # ---------------------------------------------------------------------------- CORS
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Idempotent-Replayed"]
+CORS_ALLOW_HEADERS = (*default_cors_headers, "idempotency-key", "x-request-id")
 
 # ---------------------------------------------------------------------------- DRF
 REST_FRAMEWORK = {
@@ -246,6 +256,7 @@ SPECTACULAR_SETTINGS = {
         "PassStatusEnum": "pricing.models.PassStatus.choices",
         "DiscountKindEnum": "pricing.models.DiscountKind.choices",
         "BookingStatusEnum": "bookings.models.BookingStatus.choices",
+        "SpotSizeEnum": "parking.models.SpotSize.choices",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }

@@ -9,6 +9,7 @@ worker and beat of `make run` still exchange real messages.
 from app.settings.base import *  # noqa: F403
 from app.settings.base import (
     BASE_DIR,
+    CREDENTIAL_SIGNING_KEYS,
     DATABASES,
     PLATE_ENCRYPTION_KEYS,
     PLATE_INDEX_KEY,
@@ -41,9 +42,10 @@ if not REDIS_URL and not env.str("CELERY_BROKER_URL", default=""):
         "control_folder": str(_folders["control"]),
     }
 
-# Plate keys: quickstart generates its own once and keeps them under .data/ (git-ignored), so
-# vehicles work out of the box and survive restarts. Production must set them (prod.py refuses to start).
-if not PLATE_ENCRYPTION_KEYS or not PLATE_INDEX_KEY:
+# Plate keys and the gate-credential signing key: quickstart generates its own once and keeps them
+# under .data/ (git-ignored), so vehicles and QR credentials work out of the box and survive restarts.
+# Production must set them (prod.py refuses to start).
+if not PLATE_ENCRYPTION_KEYS or not PLATE_INDEX_KEY or not CREDENTIAL_SIGNING_KEYS:
     import json
     import secrets
 
@@ -58,7 +60,12 @@ if not PLATE_ENCRYPTION_KEYS or not PLATE_INDEX_KEY:
             "plate_encryption_key": Fernet.generate_key().decode(),
             "plate_index_key": secrets.token_hex(32),
         }
+    # Added after the plate keys: a secrets file from before gets the key on its next start.
+    # Any 32 random bytes are an Ed25519 seed; the format is base64url without padding.
+    if "credential_signing_key" not in _dev_secrets:
+        _dev_secrets["credential_signing_key"] = secrets.token_urlsafe(32)
         _secrets_file.write_text(json.dumps(_dev_secrets))
         _secrets_file.chmod(0o600)
     PLATE_ENCRYPTION_KEYS = PLATE_ENCRYPTION_KEYS or [_dev_secrets["plate_encryption_key"]]
     PLATE_INDEX_KEY = PLATE_INDEX_KEY or _dev_secrets["plate_index_key"]
+    CREDENTIAL_SIGNING_KEYS = CREDENTIAL_SIGNING_KEYS or [_dev_secrets["credential_signing_key"]]

@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from app.settings.base import *  # noqa: F403
 from app.settings.base import (
+    CREDENTIAL_SIGNING_KEYS,
     DATABASES,
     DEBUG,
     LOGGING,
@@ -16,6 +17,7 @@ from app.settings.base import (
     SECRET_KEY,
     env,
 )
+from bookings.credentials import CredentialKeyError, parse_signing_keys
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production.")
@@ -27,6 +29,12 @@ if not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL must be set in production.")
 if not PLATE_ENCRYPTION_KEYS or not PLATE_INDEX_KEY:
     raise ImproperlyConfigured("PLATE_ENCRYPTION_KEYS and PLATE_INDEX_KEY must be set in production.")
+if not CREDENTIAL_SIGNING_KEYS:
+    raise ImproperlyConfigured("CREDENTIAL_SIGNING_KEYS must be set in production (Ed25519 seeds, base64url).")
+try:
+    parse_signing_keys(CREDENTIAL_SIGNING_KEYS)
+except CredentialKeyError as _exc:  # the message names the key's position, never its value
+    raise ImproperlyConfigured(f"CREDENTIAL_SIGNING_KEYS: {_exc}.") from None
 
 LOG_JSON = env.bool("LOG_JSON", default=True)
 LOGGING = copy.deepcopy(LOGGING)

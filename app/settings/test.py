@@ -33,6 +33,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 
 PLATE_ENCRYPTION_KEYS = ["0B4K2J0ZoHq6pJ8V7oCk1f5y3bq2m6vF6w9rN1xT0aY="]
 PLATE_INDEX_KEY = "test-plate-index-key"  # noqa: S105
+# A fixed Ed25519 seed (tests only) so credentials are reproducible; tests that rotate override it.
+CREDENTIAL_SIGNING_KEYS = ["8DP9kEf-AbKJ-FI3tNYmM5M4UwqTm9nIHCIQ6tg2_28"]
 
 REST_FRAMEWORK = {**REST_FRAMEWORK, "TEST_REQUEST_DEFAULT_FORMAT": "json"}
 LOGGING_CONFIG = None  # pytest captures logging itself

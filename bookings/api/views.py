@@ -14,6 +14,7 @@ from app.api.openapi import ClientErrorResponseSerializer
 from app.exceptions import ApplicationError
 from bookings import selectors, services
 from bookings.models import Booking
+from idempotency.decorators import IDEMPOTENCY_ERROR_RESPONSES, idempotent
 from parking import selectors as parking_selectors
 from parking.models import Zone
 from vehicles.models import Vehicle
@@ -73,7 +74,7 @@ class BookingListApi(generics.GenericAPIView):
         operation_id="bookings_create",
         tags=["bookings"],
         request=BookingCreateInputSerializer,
-        responses={201: BookingOutputSerializer, 409: CONFLICT},
+        responses={201: BookingOutputSerializer, **IDEMPOTENCY_ERROR_RESPONSES, 409: CONFLICT},
         summary="Book a spot, or the best-fit free spot of a facility",
         description=(
             "With `facility` the platform picks the smallest compatible free spot (then the category made for "
@@ -82,6 +83,7 @@ class BookingListApi(generics.GenericAPIView):
             "A taken spot is 409 `spot_unavailable`."
         ),
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         driver = _user(request)
         data = _validated(BookingCreateInputSerializer, request.data)

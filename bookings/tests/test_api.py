@@ -83,3 +83,19 @@ def test_missing_spot_and_facility_is_400(auth_client, driver, car, window):
 
 def test_anonymous_is_401(api_client):
     assert api_client.get(BOOKINGS).status_code == 401
+
+
+def test_idempotent_create_replays_the_same_booking(auth_client, driver, car, facility, spot, window):
+    client = auth_client(driver)
+    body = _body(car, *window, spot=spot.pk)
+
+    first = client.post(BOOKINGS, body, format="json", HTTP_IDEMPOTENCY_KEY="book-once-123")
+    replay = client.post(BOOKINGS, body, format="json", HTTP_IDEMPOTENCY_KEY="book-once-123")
+    changed = client.post(BOOKINGS, {**body, "promo_code": "X"}, format="json", HTTP_IDEMPOTENCY_KEY="book-once-123")
+
+    assert first.status_code == replay.status_code == 201
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == first.json()["id"]
+    assert changed.status_code == 422
+    assert changed.json()["errors"][0]["code"] == "idempotency_key_reused"
+    assert Booking.objects.count() == 1

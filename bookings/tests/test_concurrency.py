@@ -151,3 +151,37 @@ def test_control_without_the_guards_the_race_double_books(facility, spot, window
                    (spot_id WITH =, tstzrange(start, "end", '[)') WITH &&)
                    WHERE (status IN ('pending_payment', 'confirmed', 'checked_in'))"""
             )
+
+
+def test_concurrent_duplicate_requests_with_one_key_create_one_booking(facility, spot, window):
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    driver, vehicle = _drivers(1)[0]
+    start, end = window
+    body = {"vehicle": str(vehicle.pk), "spot": spot.pk, "start": start.isoformat(), "end": end.isoformat()}
+    token = str(AccessToken.for_user(driver))
+    barrier = threading.Barrier(8)
+    responses: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def post() -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_IDEMPOTENCY_KEY="same-key-for-all-8")
+        try:
+            barrier.wait(timeout=10)
+            response = client.post("/api/v1/bookings/", body, format="json")
+            with lock:
+                responses.append((response.status_code, response.json().get("id", "")))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert [status for status, _ in responses] == [201] * 8
+    assert len({booking_id for _, booking_id in responses}) == 1
+    assert _count(spot.pk) == 1

@@ -1,0 +1,1 @@
+"""Stored Idempotency-Key records and the DRF decorator that uses them (see ``app.idempotency``)."""
