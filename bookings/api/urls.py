@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("", include("bookings.api.credential_urls")),
+    path("", include("bookings.api.staff_urls")),
     path("bookings/", views.BookingListApi.as_view(), name="bookings"),
     path("bookings/<uuid:booking_id>/", views.BookingDetailApi.as_view(), name="booking-detail"),
     path(
