@@ -200,3 +200,16 @@ def test_availability_sees_bookings(api_client, driver, car, facility, spot, win
 
     assert response.json()["total_available"] == 0
     assert api_client.get(f"/api/v1/spots/{spot.pk}/").json()["current_status"] == "available"  # not yet started
+
+
+def test_demo_bookings_cover_the_statuses_and_are_idempotent():
+    import io
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+    first = sorted(Booking.objects.values_list("status", flat=True))
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert sorted(Booking.objects.values_list("status", flat=True)) == first
+    assert set(first) == {"pending_payment", "confirmed", "checked_in", "cancelled", "expired", "completed"}
