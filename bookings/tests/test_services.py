@@ -213,3 +213,24 @@ def test_demo_bookings_cover_the_statuses_and_are_idempotent():
 
     assert sorted(Booking.objects.values_list("status", flat=True)) == first
     assert set(first) == {"pending_payment", "confirmed", "checked_in", "cancelled", "expired", "completed"}
+
+
+def test_expiry_job_is_scheduled_and_runs_by_name(driver, car, facility, spot, window):
+    import io
+
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    facility.requires_prepayment = True
+    facility.save()
+    booking = _book(driver, car, facility, *window, spot=spot)
+    Booking.objects.filter(pk=booking.pk).update(hold_expires_at=timezone.now() - timedelta(seconds=1))
+    out = io.StringIO()
+
+    call_command("run_job", "bookings: expire unpaid holds", stdout=out)
+
+    assert PeriodicTask.objects.get(name="bookings: expire unpaid holds").task == "bookings.expire_unpaid_holds"
+    assert PeriodicTask.objects.filter(name="idempotency: purge old records").exists()
+    assert "bookings.expire_unpaid_holds: 1" in out.getvalue()
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.EXPIRED
