@@ -1,34 +1,33 @@
 import pytest
 
-from accounts.models import Role
-from accounts.tests.factories import MembershipFactory, OrganizationFactory
 from parking.tests.factories import make_facility, make_spot, make_zone
 from pricing import services
 
 
+# Shorter names for the shared tenancy fixtures (accounts/tests/fixtures.py).
 @pytest.fixture
-def org():
-    return OrganizationFactory(name="Alpha Parking", slug="alpha")
-
-
-@pytest.fixture
-def other_org():
-    return OrganizationFactory(name="Beta Parking", slug="beta")
+def org(org_a):
+    return org_a
 
 
 @pytest.fixture
-def owner(org):
-    return MembershipFactory(organization=org, role=Role.OWNER, user__email="owner@example.com").user
+def other_org(org_b):
+    return org_b
 
 
 @pytest.fixture
-def staff(org):
-    return MembershipFactory(organization=org, role=Role.STAFF, user__email="staff@example.com").user
+def owner(owner_a):
+    return owner_a
 
 
 @pytest.fixture
-def other_owner(other_org):
-    return MembershipFactory(organization=other_org, role=Role.OWNER, user__email="other@example.com").user
+def staff(staff_a):
+    return staff_a
+
+
+@pytest.fixture
+def other_owner(owner_b):
+    return owner_b
 
 
 @pytest.fixture
