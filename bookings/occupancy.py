@@ -3,18 +3,23 @@
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from parking.availability import OccupancySource
 
-from .models import ACTIVE_STATUSES, Booking, BookingStatus
+from .horizon import drive_in_horizon
+from .models import ACTIVE_STATUSES, Booking, BookingKind, BookingStatus
 
 
 def _occupying(start: datetime, end: datetime) -> Exists:
     # Same predicate as the exclusion constraint: active status and [start, end) overlap.
-    return Exists(
-        Booking.objects.filter(spot_id=OuterRef("pk"), status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start)
-    )
+    holds = Q(status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start)
+    if start < timezone.now() + drive_in_horizon():
+        # A parked drive-in vehicle keeps its spot for windows starting within the horizon, even past
+        # its provisional end (bookings/sessions.py).
+        holds |= Q(kind=BookingKind.DRIVE_IN, status=BookingStatus.CHECKED_IN, start__lt=end)
+    return Exists(Booking.objects.filter(holds, spot_id=OuterRef("pk")))
 
 
 def _states(spot_ids: list[int], at: datetime) -> dict[int, str]:

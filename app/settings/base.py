@@ -169,6 +169,11 @@ PLATE_INDEX_KEY = env.str("PLATE_INDEX_KEY", default="")
 # /api/v1/bookings/credential-keys/ so credentials signed by an older key still verify (rotation).
 CREDENTIAL_SIGNING_KEYS = env.list("CREDENTIAL_SIGNING_KEYS", default=[])
 
+# ---------------------------------------------------------------------------- bookings
+# A drive-in session gets only a spot free for this long, and a parked car keeps its spot for
+# reservations starting within it (bookings/sessions.py).
+DRIVE_IN_HORIZON_MINUTES = env.int("DRIVE_IN_HORIZON_MINUTES", default=180)
+
 # ---------------------------------------------------------------------------- CORS
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Idempotent-Replayed"]

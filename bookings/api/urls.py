@@ -1,11 +1,13 @@
 from django.urls import include, path
 
-from . import views
+from . import sessions, views
 
 urlpatterns = [
     path("", include("bookings.api.credential_urls")),
     path("", include("bookings.api.staff_urls")),
     path("bookings/", views.BookingListApi.as_view(), name="bookings"),
+    path("bookings/drive-in/", sessions.DriveInApi.as_view(), name="bookings-drive-in"),
+    path("bookings/<uuid:booking_id>/end-session/", sessions.EndSessionApi.as_view(), name="booking-end-session"),
     path("bookings/<uuid:booking_id>/", views.BookingDetailApi.as_view(), name="booking-detail"),
     path(
         "bookings/<uuid:booking_id>/cancellation-preview/",
