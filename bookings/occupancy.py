@@ -23,9 +23,11 @@ def _occupying(start: datetime, end: datetime) -> Exists:
 
 
 def _states(spot_ids: list[int], at: datetime) -> dict[int, str]:
-    rows = Booking.objects.filter(
-        spot_id__in=spot_ids, status__in=ACTIVE_STATUSES, start__lte=at, end__gt=at
-    ).values_list("spot_id", "status")
+    # A checked-in vehicle occupies its spot until it checks out, even past the booked end.
+    current = Q(status__in=ACTIVE_STATUSES, start__lte=at, end__gt=at) | Q(
+        status=BookingStatus.CHECKED_IN, start__lte=at
+    )
+    rows = Booking.objects.filter(current, spot_id__in=spot_ids).values_list("spot_id", "status")
     return {spot_id: "occupied" if status == BookingStatus.CHECKED_IN else "reserved" for spot_id, status in rows}
 
 

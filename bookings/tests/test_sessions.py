@@ -104,3 +104,12 @@ def test_drive_in_for_a_facility_you_do_not_manage_is_400(auth_client, owner_b, 
     assert response.status_code == 400
     assert response.json()["errors"][0]["attr"] == "facility"
     assert not Booking.objects.exists()
+
+
+def test_spot_shows_occupied_while_the_car_is_parked_past_its_end(api_client, staff_a, facility, spot):
+    session = sessions.session_open(actor=staff_a, facility=facility, plate="XY99", vehicle_type="standard")
+    Booking.objects.filter(pk=session.pk).update(
+        start=timezone.now() - timedelta(hours=5), end=timezone.now() - timedelta(minutes=1)
+    )
+
+    assert api_client.get(f"/api/v1/spots/{spot.pk}/").json()["current_status"] == "occupied"
