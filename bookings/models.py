@@ -5,6 +5,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeBoundary, RangeOperators
 from django.db import models
 from django.db.models import Func
+from django.utils import timezone
 
 from accounts.models import Organization
 from parking.models import Facility, Spot, Zone
@@ -173,3 +174,39 @@ class BookingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class OutboxKind(models.TextChoices):
+    BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
+    BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
+    BOOKING_REMINDER = "booking_reminder", "Booking reminder"
+
+
+class OutboxMessage(models.Model):
+    """An email to send after the booking's transaction commits (ARCHITECTURE §6).
+
+    Written in the booking's transaction (so it exists exactly when the booking change does); sent by
+    ``bookings.outbox`` from a task kicked on commit, or by the every-minute beat job when the broker
+    was down. ``sent_at`` set means sent: never again.
+    """
+
+    kind = models.CharField(max_length=32, choices=OutboxKind.choices)
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="outbox_messages")
+    to_email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = (models.Index(fields=("sent_at", "next_attempt_at"), name="outbox_due"),)
+        constraints = (
+            # A booking is confirmed, cancelled and reminded at most once: a rerun of the reminder
+            # job (or two workers at once) cannot queue a second email.
+            models.UniqueConstraint(fields=("booking", "kind"), name="outbox_one_per_booking_kind"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.to_email}"

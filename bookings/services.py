@@ -37,7 +37,8 @@ from .exceptions import (
     SpotUnavailableError,
     VehicleDoesNotFitError,
 )
-from .models import ACTIVE_STATUSES, TRANSITIONS, Booking, BookingEvent, BookingSource, BookingStatus
+from .models import ACTIVE_STATUSES, TRANSITIONS, Booking, BookingEvent, BookingSource, BookingStatus, OutboxKind
+from .outbox import outbox_enqueue
 
 HOLD_DURATION = timedelta(minutes=15)
 LOCK_TIMEOUT_MS = 3000
@@ -270,6 +271,8 @@ def booking_create(request: BookingRequest) -> Booking:
                     reference=booking.reference,
                     amount=quote.discount_amount,
                 )
+            if confirmed:
+                outbox_enqueue(kind=OutboxKind.BOOKING_CONFIRMED, booking=booking)
     except IntegrityError as exc:
         if _is_overlap_violation(exc):
             raise SpotUnavailableError() from exc
@@ -338,6 +341,7 @@ def booking_cancel(*, booking_id: uuid.UUID, actor: User, reason: str = "") -> t
         booking.hold_expires_at = None
         booking.save(update_fields=["status", "cancellation_reason", "refund_amount", "hold_expires_at", "updated_at"])
         _record(booking, from_status=previous, actor=actor, reason=reason)
+        outbox_enqueue(kind=OutboxKind.BOOKING_CANCELLED, booking=booking)
     transaction.on_commit(lambda: facility_cache_bump(booking.facility_id))
     return booking, terms
 
@@ -352,6 +356,7 @@ def booking_confirm(*, booking_id: uuid.UUID, actor: User | None = None) -> Book
         booking.hold_expires_at = None
         booking.save(update_fields=["status", "hold_expires_at", "updated_at"])
         _record(booking, from_status=previous, actor=actor, reason="payment received")
+        outbox_enqueue(kind=OutboxKind.BOOKING_CONFIRMED, booking=booking)
         if booking.quote is not None and booking.quote.discount_id and booking.driver is not None:
             discount_redeem(
                 discount_id=booking.quote.discount_id,

@@ -7,3 +7,27 @@ from . import services
 def bookings_expire_unpaid_task() -> int:
     """Beat job (every minute): expire unpaid holds. Idempotent; safe with several workers."""
     return services.bookings_expire_unpaid()
+
+
+@shared_task(name="bookings.outbox_send", soft_time_limit=60, time_limit=90)
+def outbox_send_task(message_id: int) -> bool:
+    """Send one outbox email (kicked after commit). Idempotent: a sent message is not sent again."""
+    from . import outbox
+
+    return outbox.outbox_send(message_id)
+
+
+@shared_task(name="bookings.outbox_dispatch", soft_time_limit=240, time_limit=300)
+def outbox_dispatch_task() -> int:
+    """Beat job (every minute): send due outbox emails, e.g. those whose kick found the broker down."""
+    from . import outbox
+
+    return outbox.outbox_dispatch()
+
+
+@shared_task(name="bookings.queue_reminders", soft_time_limit=240, time_limit=300)
+def outbox_queue_reminders_task() -> int:
+    """Beat job (every 5 minutes): queue reminder emails for bookings starting soon. Idempotent."""
+    from . import outbox
+
+    return outbox.outbox_queue_reminders()

@@ -173,6 +173,9 @@ CREDENTIAL_SIGNING_KEYS = env.list("CREDENTIAL_SIGNING_KEYS", default=[])
 # A drive-in session gets only a spot free for this long, and a parked car keeps its spot for
 # reservations starting within it (bookings/sessions.py).
 DRIVE_IN_HORIZON_MINUTES = env.int("DRIVE_IN_HORIZON_MINUTES", default=180)
+# The reminder email goes to drivers of confirmed bookings starting within this many minutes
+# (bookings/outbox.py; the job runs every 5 minutes, so a reminder arrives 55–60 minutes ahead).
+BOOKING_REMINDER_MINUTES = env.int("BOOKING_REMINDER_MINUTES", default=60)
 
 # ---------------------------------------------------------------------------- CORS
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])

@@ -145,6 +145,7 @@ def test_control_without_the_guards_the_race_double_books(facility, spot, window
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM bookings_bookingevent")
+            cursor.execute("DELETE FROM bookings_outboxmessage")
             cursor.execute("DELETE FROM bookings_booking")
             cursor.execute(
                 """ALTER TABLE bookings_booking ADD CONSTRAINT booking_no_overlap EXCLUDE USING gist
