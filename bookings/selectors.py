@@ -1,6 +1,6 @@
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from accounts.selectors import organization_ids_for
@@ -11,6 +11,21 @@ from .models import Booking
 
 def booking_list_for_driver(*, driver: User) -> QuerySet[Booking]:
     return Booking.objects.filter(driver=driver).select_related("facility", "zone", "spot").order_by("-start", "pk")
+
+
+def booking_list_visible(*, actor: User) -> QuerySet[Booking]:
+    """Bookings the actor made as a driver plus the bookings of every organization they are a member
+    of (any role), newest start first."""
+    scope = Q(driver=actor) | Q(organization_id__in=organization_ids_for(actor=actor))
+    return Booking.objects.filter(scope).select_related("facility", "zone", "spot").order_by("-start", "pk")
+
+
+def booking_get_visible(*, actor: User, booking_id: uuid.UUID | str) -> Booking:
+    """One of :func:`booking_list_visible`; anything else is 404."""
+    try:
+        return booking_list_visible(actor=actor).get(pk=booking_id)
+    except (Booking.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFoundError("Booking not found.") from exc
 
 
 def booking_get_for_driver(*, driver: User, booking_id: uuid.UUID | str) -> Booking:

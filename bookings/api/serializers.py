@@ -29,6 +29,11 @@ class BookingOutputSerializer(serializers.ModelSerializer[Booking]):
     spot_code = serializers.CharField(source="spot.code", read_only=True)
     zone_name = serializers.CharField(source="zone.name", read_only=True)
     facility_name = serializers.CharField(source="facility.name", read_only=True)
+    plate = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The booked vehicle's plate (normalised); your own or your organization's.",
+    )
 
     class Meta:
         model = Booking
@@ -45,6 +50,7 @@ class BookingOutputSerializer(serializers.ModelSerializer[Booking]):
             "spot_code",
             "vehicle",
             "vehicle_type",
+            "plate",
             "start",
             "end",
             "checked_in_at",

@@ -7,8 +7,6 @@ bookings) but never logged.
 
 from typing import Any
 
-from django.db.models import QuerySet
-from django.views.decorators.debug import sensitive_variables
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
@@ -20,8 +18,9 @@ from accounts.models import User
 from accounts.selectors import organization_get
 from app.api.openapi import ClientErrorResponseSerializer
 from bookings import selectors, services, staff_services
-from bookings.models import Booking, BookingStatus
-from vehicles.plates import normalize_plate, plate_blind_index
+from bookings.models import Booking
+
+from .filters import BookingFilter
 
 CONFLICT = OpenApiResponse(
     ClientErrorResponseSerializer,
@@ -99,30 +98,13 @@ class StaffBookingMoveInputSerializer(serializers.Serializer):
 
 
 # ---------------------------------------------------------------------------------------- list
-class StaffBookingFilter(filters.FilterSet):
-    facility = filters.NumberFilter(field_name="facility_id")
-    status = filters.ChoiceFilter(choices=BookingStatus.choices)
-    date_from = filters.IsoDateTimeFilter(field_name="end", lookup_expr="gt", label="Bookings ending after")
-    date_to = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt", label="Bookings starting before")
-    plate = filters.CharFilter(method="filter_plate", label="Exact licence plate (any spelling; matched by index)")
-
-    class Meta:
-        model = Booking
-        fields = ("facility", "status", "date_from", "date_to", "plate")
-
-    @sensitive_variables()
-    def filter_plate(self, queryset: QuerySet[Booking], name: str, value: str) -> QuerySet[Booking]:
-        # InvalidPlateError is a 400 on ``plate`` whose message never repeats the value.
-        return queryset.filter(plate_index=plate_blind_index(normalize_plate(value)))
-
-
 @extend_validation_errors(["invalid_plate"], field_name="plate", methods=["get"])
 class StaffBookingListApi(generics.GenericAPIView):
     # For schema generation only (the model behind the filter parameters); data comes from the selector.
     queryset = Booking.objects.none()
     serializer_class = StaffBookingOutputSerializer
     filter_backends = (filters.DjangoFilterBackend,)
-    filterset_class = StaffBookingFilter
+    filterset_class = BookingFilter
 
     @extend_schema(
         operation_id="organization_bookings_list",

@@ -3,8 +3,8 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from parking import selectors as parking_selectors
 from parking.models import Zone
 from vehicles.models import Vehicle
 
+from .filters import VisibleBookingFilter
 from .serializers import (
     BookingCancelInputSerializer,
     BookingCancelOutputSerializer,
@@ -47,25 +48,26 @@ def _validated(serializer_class: Any, data: Any) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-class BookingFilter(filters.FilterSet):
-    facility = filters.NumberFilter(field_name="facility_id")
-    date_from = filters.IsoDateTimeFilter(field_name="end", lookup_expr="gt", label="Bookings ending after")
-    date_to = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt", label="Bookings starting before")
-
-    class Meta:
-        model = Booking
-        fields = ("status", "facility")
-
-
+@extend_validation_errors(["invalid_plate"], field_name="plate", methods=["get"])
 class BookingListApi(generics.GenericAPIView):
     serializer_class = BookingOutputSerializer
-    filterset_class = BookingFilter
+    filterset_class = VisibleBookingFilter
     ordering_fields = ("start", "created_at")
 
     def get_queryset(self) -> QuerySet[Booking]:
-        return selectors.booking_list_for_driver(driver=_user(self.request))
+        return selectors.booking_list_visible(actor=_user(self.request))
 
-    @extend_schema(operation_id="bookings_list", tags=["bookings"], summary="My bookings")
+    @extend_schema(
+        operation_id="bookings_list",
+        tags=["bookings"],
+        summary="My bookings, and my organizations' bookings",
+        description=(
+            "A driver sees the bookings they made. Owners, managers and staff also see every booking of their "
+            "organizations (`scope=driver` or `scope=organization` narrows). `date_from`/`date_to` select "
+            "bookings overlapping the window; `plate` matches the exact plate in any spelling "
+            "(`ab-12 cd` = `AB12CD`). Newest start first."
+        ),
+    )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(BookingOutputSerializer(page, many=True).data)
@@ -120,9 +122,13 @@ class BookingListApi(generics.GenericAPIView):
 class BookingDetailApi(generics.GenericAPIView):
     serializer_class = BookingOutputSerializer
 
-    @extend_schema(operation_id="bookings_retrieve", tags=["bookings"])
+    @extend_schema(
+        operation_id="bookings_retrieve",
+        tags=["bookings"],
+        description="One of your bookings or of your organizations' bookings; anything else is 404.",
+    )
     def get(self, request: Request, booking_id: str) -> Response:
-        booking = selectors.booking_get_for_driver(driver=_user(request), booking_id=booking_id)
+        booking = selectors.booking_get_visible(actor=_user(request), booking_id=booking_id)
         return Response(BookingOutputSerializer(booking).data)
 
 

@@ -312,3 +312,65 @@ def test_move_of_cancelled_booking_is_409(auth_client, staff_a, booking, driver,
     assert response.status_code == 409
     assert response.json()["errors"][0]["code"] == "invalid_transition"
     assert Booking.objects.get(pk=booking.pk).spot_id == spot.pk
+
+
+# ---------------------------------------------------------------------------------------- GET /bookings/ for members
+LIST = "/api/v1/bookings/"
+
+
+def test_bookings_list_shows_members_their_organizations_bookings_with_filters(
+    auth_client, staff_a, owner_b, car, facility, spot, spot_b, window
+):
+    start, end = window
+    first = _book(car, facility, spot, start, end)
+    second_car = VehicleFactory(owner=UserFactory(), vehicle_type="standard")
+    later = _book(second_car, facility, spot_b, start + timedelta(days=1), end + timedelta(days=1))
+    client = auth_client(staff_a)
+
+    everything = client.get(LIST)
+    assert _ids(everything) == [str(later.pk), str(first.pk)]  # newest start first
+    assert everything.json()["results"][1]["plate"] == car.plate
+    spelled = f"{car.plate[:3].lower()} {car.plate[3:]}"
+    assert _ids(client.get(LIST, {"plate": spelled})) == [str(first.pk)]
+    assert _ids(client.get(LIST, {"facility": facility.pk, "date_from": later.start.isoformat()})) == [str(later.pk)]
+    assert _ids(client.get(LIST, {"status": "cancelled"})) == []
+    assert _ids(client.get(LIST, {"scope": "driver"})) == []  # staff_a booked nothing themselves
+    assert client.get(f"{LIST}{first.pk}/").json()["reference"] == first.reference
+
+    # Another organization's member sees none of it, and cannot open it.
+    assert _ids(auth_client(owner_b).get(LIST)) == []
+    assert auth_client(owner_b).get(LIST, {"plate": car.plate}).json()["count"] == 0
+    assert auth_client(owner_b).get(f"{LIST}{first.pk}/").status_code == 404
+
+
+def test_bookings_list_mixes_own_and_organization_bookings_and_scope_narrows(
+    auth_client, owner_a, car, facility, spot, spot_b, window
+):
+    start, end = window
+    theirs = _book(car, facility, spot, start, end)
+    own_car = VehicleFactory(owner=owner_a, vehicle_type="standard")
+    own = _book(own_car, facility, spot_b, start, end)  # the owner parks at their own garage
+    client = auth_client(owner_a)
+
+    assert set(_ids(client.get(LIST))) == {str(theirs.pk), str(own.pk)}
+    assert _ids(client.get(LIST, {"scope": "driver"})) == [str(own.pk)]
+    assert set(_ids(client.get(LIST, {"scope": "organization"}))) == {str(theirs.pk), str(own.pk)}
+    bad = client.get(LIST, {"scope": "everyone"})
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["attr"] == "scope"
+
+
+def test_bookings_list_for_a_driver_is_only_their_own(auth_client, driver, car, facility, spot, spot_b, window):
+    start, end = window
+    mine = _book(car, facility, spot, start, end)
+    _book(VehicleFactory(owner=UserFactory(), vehicle_type="standard"), facility, spot_b, start, end)
+
+    assert _ids(auth_client(driver).get(LIST)) == [str(mine.pk)]
+    assert _ids(auth_client(driver).get(LIST, {"scope": "organization"})) == []
+
+
+def test_members_cannot_act_as_the_driver_through_driver_endpoints(auth_client, staff_a, booking):
+    response = auth_client(staff_a).post(f"{LIST}{booking.pk}/cancel/", {"reason": "x"})
+    assert response.status_code == 404  # staff cancel through organizations/{id}/bookings/{id}/cancel/
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
