@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "parking",
     "pricing",
     "bookings",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +177,43 @@ DRIVE_IN_HORIZON_MINUTES = env.int("DRIVE_IN_HORIZON_MINUTES", default=180)
 # The reminder email goes to drivers of confirmed bookings starting within this many minutes
 # (bookings/outbox.py; the job runs every 5 minutes, so a reminder arrives 55–60 minutes ahead).
 BOOKING_REMINDER_MINUTES = env.int("BOOKING_REMINDER_MINUTES", default=60)
+
+# ---------------------------------------------------------------------------- payments (payments/providers/)
+# A provider whose keys are empty is unavailable: every call to it is 400 `provider_not_configured`.
+# `*_API_BASE` points the official library at another server (e.g. a stripe-mock compatible one).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+RAZORPAY_KEY_ID = env.str("RAZORPAY_KEY_ID", default="")
+RAZORPAY_KEY_SECRET = env.str("RAZORPAY_KEY_SECRET", default="")
+RAZORPAY_WEBHOOK_SECRET = env.str("RAZORPAY_WEBHOOK_SECRET", default="")
+RAZORPAY_API_BASE = env.str("RAZORPAY_API_BASE", default="")
+# The sandbox provider (local demos: a payment succeeds through an explicit API call) is on with
+# DEBUG or when enabled here; production settings refuse it.
+PAYMENTS_SANDBOX_ENABLED = env.bool("PAYMENTS_SANDBOX_ENABLED", default=False)
+PAYMENT_PROVIDERS = {
+    "stripe": {
+        "class": "payments.providers.stripe.StripeProvider",
+        "config": {
+            "secret_key": STRIPE_SECRET_KEY,
+            "publishable_key": STRIPE_PUBLISHABLE_KEY,
+            "webhook_secret": STRIPE_WEBHOOK_SECRET,
+            "api_base": STRIPE_API_BASE,
+        },
+    },
+    "razorpay": {
+        "class": "payments.providers.razorpay.RazorpayProvider",
+        "config": {
+            "key_id": RAZORPAY_KEY_ID,
+            "key_secret": RAZORPAY_KEY_SECRET,
+            "webhook_secret": RAZORPAY_WEBHOOK_SECRET,
+            "api_base": RAZORPAY_API_BASE,
+        },
+    },
+    "cash": {"class": "payments.providers.cash.CashProvider"},
+    "sandbox": {"class": "payments.providers.sandbox.SandboxProvider", "config": {"enabled": PAYMENTS_SANDBOX_ENABLED}},
+}
 
 # ---------------------------------------------------------------------------- CORS
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])

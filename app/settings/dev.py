@@ -11,6 +11,8 @@ from app.settings.base import (
     BASE_DIR,
     CREDENTIAL_SIGNING_KEYS,
     DATABASES,
+    PAYMENT_PROVIDERS,
+    PAYMENTS_SANDBOX_ENABLED,
     PLATE_ENCRYPTION_KEYS,
     PLATE_INDEX_KEY,
     REDIS_URL,
@@ -19,6 +21,9 @@ from app.settings.base import (
 )
 
 DEBUG = env.bool("DEBUG", default=True)
+# The sandbox payment provider is on in development (local demos without provider keys).
+_sandbox = {**PAYMENT_PROVIDERS["sandbox"], "config": {"enabled": DEBUG or PAYMENTS_SANDBOX_ENABLED}}
+PAYMENT_PROVIDERS = {**PAYMENT_PROVIDERS, "sandbox": _sandbox}
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 
 if not DATABASES:

@@ -9,6 +9,7 @@ from app.settings.base import *  # noqa: F403
 from app.settings.base import (
     CREDENTIAL_SIGNING_KEYS,
     DATABASES,
+    PAYMENTS_SANDBOX_ENABLED,
     DEBUG,
     LOGGING,
     PLATE_ENCRYPTION_KEYS,
@@ -31,6 +32,8 @@ if not PLATE_ENCRYPTION_KEYS or not PLATE_INDEX_KEY:
     raise ImproperlyConfigured("PLATE_ENCRYPTION_KEYS and PLATE_INDEX_KEY must be set in production.")
 if not CREDENTIAL_SIGNING_KEYS:
     raise ImproperlyConfigured("CREDENTIAL_SIGNING_KEYS must be set in production (Ed25519 seeds, base64url).")
+if PAYMENTS_SANDBOX_ENABLED:
+    raise ImproperlyConfigured("PAYMENTS_SANDBOX_ENABLED must be off in production (the sandbox confirms unpaid).")
 try:
     parse_signing_keys(CREDENTIAL_SIGNING_KEYS)
 except CredentialKeyError as _exc:  # the message names the key's position, never its value
