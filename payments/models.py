@@ -303,3 +303,6 @@ class PayoutItem(models.Model):
 
     payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="items")
     entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="payout_item")
+
+    def __str__(self) -> str:
+        return f"{self.payout_id} settles {self.entry_id}"

@@ -9,9 +9,9 @@ from app.settings.base import *  # noqa: F403
 from app.settings.base import (
     CREDENTIAL_SIGNING_KEYS,
     DATABASES,
-    PAYMENTS_SANDBOX_ENABLED,
     DEBUG,
     LOGGING,
+    PAYMENTS_SANDBOX_ENABLED,
     PLATE_ENCRYPTION_KEYS,
     PLATE_INDEX_KEY,
     REDIS_URL,
