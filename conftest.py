@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["accounts.tests.fixtures"]
+pytest_plugins = ["accounts.tests.fixtures", "bookings.tests.fixtures"]
 
 
 def _fail_fast_if_services_missing() -> None:

@@ -146,6 +146,10 @@ class AuditAction(models.TextChoices):
     MEMBERSHIP_ADDED = "membership_added", "Membership added"
     MEMBERSHIP_ROLE_CHANGED = "membership_role_changed", "Membership role changed"
     MEMBERSHIP_REMOVED = "membership_removed", "Membership removed"
+    CASH_PAYMENT_RECORDED = "cash_payment_recorded", "Cash payment recorded"
+    REFUND_REQUESTED = "refund_requested", "Refund requested"
+    REFUND_APPROVED = "refund_approved", "Refund approved"
+    PAYOUT_SENT = "payout_sent", "Payout sent"
 
 
 @pgtrigger.register(

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("parking.api.urls")),
     path("", include("pricing.api.urls")),
     path("", include("bookings.api.urls")),
+    path("", include("payments.api.urls")),
 ]
 
 urlpatterns = [

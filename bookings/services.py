@@ -30,6 +30,7 @@ from pricing.selectors import fee_policy_for, rule_select, rules_for_facilities
 from pricing.services import QuoteRequest, discount_redeem, quote_create
 from vehicles.models import Vehicle, VehicleType
 
+from .events import BOOKING_CANCELLED, BOOKING_CHECKED_OUT, booking_event_publish
 from .exceptions import (
     InvalidTransitionError,
     QuoteExpiredError,
@@ -342,6 +343,7 @@ def booking_cancel(*, booking_id: uuid.UUID, actor: User, reason: str = "") -> t
         booking.save(update_fields=["status", "cancellation_reason", "refund_amount", "hold_expires_at", "updated_at"])
         _record(booking, from_status=previous, actor=actor, reason=reason)
         outbox_enqueue(kind=OutboxKind.BOOKING_CANCELLED, booking=booking)
+        booking_event_publish(BOOKING_CANCELLED, booking, actor)
     transaction.on_commit(lambda: facility_cache_bump(booking.facility_id))
     return booking, terms
 
@@ -482,6 +484,7 @@ def booking_check_out(*, booking_id: uuid.UUID, actor: User | None, at: datetime
             update_fields=["status", "checked_out_at", "early_exit_refund_amount", "overstay_amount", "updated_at"]
         )
         _record(booking, from_status=previous, actor=actor)
+        booking_event_publish(BOOKING_CHECKED_OUT, booking, actor)
     transaction.on_commit(lambda: facility_cache_bump(booking.facility_id))
     return booking
 

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "payments"
+
+    def ready(self) -> None:
+        # Bookings publishes cancellations and check-outs; payments refunds them (docs/decisions.md).
+        from bookings.events import register_booking_listener
+
+        from .services import on_booking_event
+
+        register_booking_listener(on_booking_event)

@@ -83,6 +83,9 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     succeeded_at = models.DateTimeField(null=True, blank=True)
+    receipt_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the receipt email went out (payments/notifications.py)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -202,7 +205,6 @@ class WebhookEvent(models.Model):
 
 class LedgerAccount(models.TextChoices):
     PROVIDER_CLEARING = "provider_clearing", "Provider clearing (money held at the provider)"
-    CASH = "cash", "Cash held by the organization"
     PLATFORM_REVENUE = "platform_revenue", "Platform revenue"
     OWNER_PAYABLE = "owner_payable", "Owner payable"
 
@@ -228,7 +230,10 @@ class LedgerAccount(models.TextChoices):
 class LedgerEntry(models.Model):
     """One line of a double-entry transaction: debits positive, credits negative, in minor units.
 
-    ``organization`` is set on owner-payable (and cash) lines. Rows are append-only.
+    ``organization`` is set on owner-payable lines (a liability: credits are what the platform owes the
+    organization, so its balance owed is minus their sum). Cash never reaches the platform: a cash
+    payment debits the organization's payable by the whole amount it took over the counter. Rows are
+    append-only. payments/ledger.py has the postings.
     """
 
     transaction_id = models.UUIDField(db_index=True)
@@ -306,3 +311,34 @@ class PayoutItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payout_id} settles {self.entry_id}"
+
+
+class MismatchKind(models.TextChoices):
+    AMOUNT = "amount", "Amount or currency differs"
+    STATUS = "status", "Provider says otherwise"
+    UNKNOWN = "unknown", "Unknown at the provider"
+
+
+class ReconciliationMismatch(models.Model):
+    """Something the provider says that we could not apply automatically: for staff to resolve."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="mismatches")
+    kind = models.CharField(max_length=10, choices=MismatchKind.choices)
+    detail = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = (
+            # One open mismatch per payment and kind: a rerun of reconciliation adds nothing.
+            models.UniqueConstraint(
+                fields=("payment", "kind"), condition=Q(resolved_at__isnull=True), name="mismatch_open_once"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}"

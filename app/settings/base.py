@@ -1,6 +1,7 @@
 """Settings shared by every mode. Everything configurable comes from the environment (README §Settings)."""
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import unquote
 
 from corsheaders.defaults import default_headers as default_cors_headers
@@ -192,7 +193,7 @@ RAZORPAY_API_BASE = env.str("RAZORPAY_API_BASE", default="")
 # The sandbox provider (local demos: a payment succeeds through an explicit API call) is on with
 # DEBUG or when enabled here; production settings refuse it.
 PAYMENTS_SANDBOX_ENABLED = env.bool("PAYMENTS_SANDBOX_ENABLED", default=False)
-PAYMENT_PROVIDERS = {
+PAYMENT_PROVIDERS: dict[str, dict[str, Any]] = {
     "stripe": {
         "class": "payments.providers.stripe.StripeProvider",
         "config": {

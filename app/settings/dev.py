@@ -6,6 +6,8 @@ transport with its message folders under ``.data/celery`` (git-ignored), so the 
 worker and beat of `make run` still exchange real messages.
 """
 
+from typing import Any
+
 from app.settings.base import *  # noqa: F403
 from app.settings.base import (
     BASE_DIR,
@@ -22,7 +24,7 @@ from app.settings.base import (
 
 DEBUG = env.bool("DEBUG", default=True)
 # The sandbox payment provider is on in development (local demos without provider keys).
-_sandbox = {**PAYMENT_PROVIDERS["sandbox"], "config": {"enabled": DEBUG or PAYMENTS_SANDBOX_ENABLED}}
+_sandbox: dict[str, Any] = {**PAYMENT_PROVIDERS["sandbox"], "config": {"enabled": DEBUG or PAYMENTS_SANDBOX_ENABLED}}
 PAYMENT_PROVIDERS = {**PAYMENT_PROVIDERS, "sandbox": _sandbox}
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any, cast
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -10,17 +11,22 @@ from django.utils.module_loading import import_string
 from .base import PaymentProvider, ProviderNotConfiguredError
 
 
+def _entries() -> dict[str, dict[str, Any]]:
+    return cast(dict[str, dict[str, Any]], settings.PAYMENT_PROVIDERS)
+
+
 @cache
-def _instances() -> dict[str, PaymentProvider]:
-    return {
-        name: import_string(entry["class"])(entry.get("config", {}))
-        for name, entry in settings.PAYMENT_PROVIDERS.items()
-    }
+def _instance(name: str) -> PaymentProvider | None:
+    entry = _entries().get(name)
+    if entry is None:
+        return None
+    provider: PaymentProvider = import_string(entry["class"])(entry.get("config", {}))
+    return provider
 
 
 def provider_get(name: str) -> PaymentProvider:
     """The configured provider ``name``; unknown or unconfigured → 400 ``provider_not_configured``."""
-    provider = _instances().get(name)
+    provider = _instance(name)
     if provider is None:
         raise ProviderNotConfiguredError(f"No payment provider named {name!r}.", attr="provider")
     provider.ensure_configured()
@@ -28,9 +34,10 @@ def provider_get(name: str) -> PaymentProvider:
 
 
 def providers_available() -> list[PaymentProvider]:
-    return [provider for provider in _instances().values() if provider.is_configured()]
+    instances = [_instance(name) for name in _entries()]
+    return [provider for provider in instances if provider is not None and provider.is_configured()]
 
 
 def providers_reset() -> None:
     """Forget the built instances (tests that change settings)."""
-    _instances.cache_clear()
+    _instance.cache_clear()

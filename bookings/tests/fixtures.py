@@ -1,3 +1,6 @@
+"""Booking fixtures shared by every app's tests (registered in the root conftest): a facility of org A
+with an hourly 1000/h rule, a zone, spot A-1, a driver with a standard car, and a window two days ahead."""
+
 from datetime import timedelta
 
 import pytest
