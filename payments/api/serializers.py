@@ -62,11 +62,19 @@ class CashPaymentInputSerializer(serializers.Serializer):
     )
 
 
+# Staff may not claim the automatic reason (a payment that arrived after its hold expired).
+REFUND_REQUEST_REASONS = [choice for choice in RefundReason.choices if choice[0] != RefundReason.HOLD_EXPIRED]
+
+
+# Staff may not claim the automatic reason (a payment that arrived after its hold expired).
+REFUND_REQUEST_REASONS = [choice for choice in RefundReason.choices if choice[0] != RefundReason.HOLD_EXPIRED]
+
+
 class RefundInputSerializer(serializers.Serializer):
     amount = serializers.IntegerField(
         required=False, min_value=1, help_text="Minor units; default: everything still refundable."
     )
-    reason = serializers.ChoiceField(choices=[c for c in RefundReason.choices if c[0] != RefundReason.HOLD_EXPIRED])
+    reason = serializers.ChoiceField(choices=REFUND_REQUEST_REASONS)
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
 
