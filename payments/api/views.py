@@ -201,10 +201,14 @@ class _WebhookApi(generics.GenericAPIView):
             outcome = webhooks.webhook_receive(provider_name=self.provider_name, body=body, headers=request.headers)
         except WebhookSignatureError as exc:
             raise ApplicationError(str(exc) or "Invalid signature.", code="invalid_signature") from exc
-        except OperationalError as exc:  # a lock timeout: let the provider deliver again
-            raise ApplicationError(
-                "Busy; deliver again.", code="busy", http_status=HTTPStatus.SERVICE_UNAVAILABLE, retry_after=5
-            ) from exc
+        except OperationalError:
+            # A lock timeout (everything rolled back): the provider delivers again. Answered here, not
+            # raised, because it is an expected outcome rather than a server fault to report.
+            busy = {
+                "type": "server_error",
+                "errors": [{"code": "busy", "detail": "Busy; deliver again.", "attr": None}],
+            }
+            return Response(busy, status=HTTPStatus.SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
         return Response(WebhookOutputSerializer({"received": True, "outcome": outcome}).data)
 
 
