@@ -66,6 +66,9 @@ class Payment(models.Model):
     booking = models.ForeignKey(
         "bookings.Booking", on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
     )
+    pass_purchase = models.ForeignKey(
+        "pricing.Pass", on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
     purpose = models.CharField(max_length=16, choices=PaymentPurpose.choices, default=PaymentPurpose.BOOKING)
     description = models.CharField(max_length=200, blank=True)
     amount = models.PositiveIntegerField()

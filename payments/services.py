@@ -22,6 +22,11 @@ from accounts.models import AuditAction, User
 from app.exceptions import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
 from bookings import services as booking_services
 from bookings.models import Booking, BookingStatus
+from pricing import selectors as pricing_selectors
+from pricing import services as pricing_services
+from pricing.fees import fee_breakdown
+from pricing.models import PassProduct
+from vehicles.models import Vehicle
 
 from . import ledger
 from .models import (
@@ -73,6 +78,13 @@ def _lock_booking_of(payment_booking_id: uuid.UUID | None) -> Booking | None:
 # ---------------------------------------------------------------------------- create
 
 
+def _driver_provider(provider_name: str) -> None:
+    """A provider a driver may pay with: configured, and not cash (staff record cash)."""
+    provider_get(provider_name)
+    if provider_name == "cash":
+        raise PermissionDeniedError("Cash is recorded by staff at the facility.", code="cash_staff_only")
+
+
 @dataclass(frozen=True)
 class Due:
     amount: int
@@ -99,9 +111,7 @@ def payment_create(*, booking: Booking, driver: User, provider_name: str) -> tup
     Returns the payment and what the client SDK needs. The row is committed before the provider is
     called; a provider outage marks it failed (503, the driver retries with a new payment).
     """
-    provider = provider_get(provider_name)
-    if provider_name == "cash":
-        raise PermissionDeniedError("Cash is recorded by staff at the facility.", code="cash_staff_only")
+    _driver_provider(provider_name)
     with transaction.atomic():
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
         if locked.status not in PAYABLE_BOOKING_STATUSES:
@@ -121,6 +131,12 @@ def payment_create(*, booking: Booking, driver: User, provider_name: str) -> tup
             currency=locked.currency,
             provider=provider_name,
         )
+    return _start_checkout(payment, provider_name, driver)
+
+
+def _start_checkout(payment: Payment, provider_name: str, driver: User) -> tuple[Payment, dict[str, Any]]:
+    """Call the provider for a committed payment row (no lock held), then record its id and state."""
+    provider = provider_get(provider_name)
     try:
         checkout = provider.create_payment(payment=payment, customer=driver)
     except ApplicationError as exc:
@@ -137,6 +153,45 @@ def payment_create(*, booking: Booking, driver: User, provider_name: str) -> tup
         state=ProviderPayment(provider_payment_id=checkout.provider_payment_id, status=checkout.status),
     )
     return payment, checkout.client_data
+
+
+def payment_request_pay(*, payment: Payment, driver: User, provider_name: str) -> tuple[Payment, dict[str, Any]]:
+    """The driver pays an open payment request (a fee with no provider yet) with ``provider_name``."""
+    _driver_provider(provider_name)
+    with transaction.atomic():
+        payment = _lock_payment(payment.pk)
+        if payment.provider or payment.status != PaymentStatus.CREATED:
+            raise ConflictError("This payment is not an open payment request.", code="invalid_transition")
+        payment.provider = provider_name
+        payment.save(update_fields=["provider", "updated_at"])
+    return _start_checkout(payment, provider_name, driver)
+
+
+def payment_pass_create(
+    *, product: PassProduct, driver: User, vehicle: Vehicle | None, start: datetime, provider_name: str
+) -> tuple[Payment, dict[str, Any]]:
+    """Buy a pass: a ``pending_payment`` pass and its payment (price plus the organization's fees);
+    the pass becomes active when the payment succeeds."""
+    _driver_provider(provider_name)
+    with transaction.atomic():
+        pass_ = pricing_services.pass_create_pending(product=product, driver=driver, vehicle=vehicle, start=start)
+        service_fee_percent, transaction_fee = pricing_selectors.fee_policy_for(product.organization_id)
+        fees = fee_breakdown(
+            parking_amount=product.price, service_fee_percent=service_fee_percent, transaction_fee=transaction_fee
+        )
+        payment = Payment.objects.create(
+            organization_id=product.organization_id,
+            driver=driver,
+            pass_purchase=pass_,
+            purpose=PaymentPurpose.PASS,
+            description=f"{product.name} pass",
+            amount=fees.total,
+            owner_amount=fees.owner_payout,
+            platform_amount=fees.platform_revenue,
+            currency=product.facility.currency,
+            provider=provider_name,
+        )
+    return _start_checkout(payment, provider_name, driver)
 
 
 def payment_record_cash(*, booking: Booking, actor: User, amount: int | None = None) -> Payment:
@@ -232,6 +287,9 @@ def _succeed(payment: Payment, booking: Booking | None) -> None:
     payment.save(update_fields=["status", "succeeded_at", "updated_at"])
     ledger.post_payment(payment)
     receipt_enqueue(payment)
+    if payment.purpose == PaymentPurpose.PASS and payment.pass_purchase_id is not None:
+        pricing_services.pass_activate(pass_id=payment.pass_purchase_id)
+        return
     if booking is None or payment.purpose not in BOOKING_PURPOSES:
         return
     if booking.status == BookingStatus.PENDING_PAYMENT:
@@ -414,6 +472,8 @@ def on_booking_event(event: str, booking: Booking, actor: User | None) -> None:
         amount, reason = booking.refund_amount or 0, RefundReason.CANCELLATION
     elif event == BOOKING_CHECKED_OUT:
         amount, reason = booking.early_exit_refund_amount or 0, RefundReason.EARLY_EXIT
+        if booking.overstay_amount:
+            payment_request_fee(booking=booking, purpose=PaymentPurpose.OVERSTAY, amount=booking.overstay_amount)
     else:
         return
     payments = Payment.objects.select_for_update().filter(
@@ -426,6 +486,63 @@ def on_booking_event(event: str, booking: Booking, actor: User | None) -> None:
         if part > 0:
             _reserve_refund(payment, amount=part, reason=reason, actor=actor, note=f"booking {booking.reference}")
             amount -= part
+
+
+def payment_request_fee(*, booking: Booking, purpose: str, amount: int, description: str = "") -> Payment:
+    """An open payment request for a fee (overstay, no-show, …) on a booking; the owner's in full.
+    After commit a saved Stripe card is charged off-session when the driver has one; otherwise (or
+    when declined) the request stays open in the driver's payments until they pay it."""
+    payment = Payment.objects.create(
+        organization_id=booking.organization_id,
+        driver=booking.driver,
+        booking=booking,
+        purpose=purpose,
+        description=description or f"{PaymentPurpose(purpose).label} {booking.reference}",
+        amount=amount,
+        owner_amount=amount,
+        platform_amount=0,
+        currency=booking.currency,
+        provider="",
+    )
+    if booking.driver_id is not None:
+        payment_id = payment.pk
+        transaction.on_commit(lambda: _kick_off_session(payment_id))
+    return payment
+
+
+def _kick_off_session(payment_id: uuid.UUID) -> None:
+    from .tasks import payment_charge_off_session_task
+
+    try:
+        payment_charge_off_session_task.delay(str(payment_id))
+    except Exception:
+        logger.warning("payments: could not queue off-session charge %s; it stays open", payment_id, exc_info=True)
+
+
+def payment_charge_off_session(*, payment_id: uuid.UUID | str) -> Payment:
+    """Try the driver's saved Stripe card for an open request; a decline or no saved card leaves it open."""
+    payment = Payment.objects.select_related("driver").get(pk=payment_id)
+    if payment.provider or payment.status != PaymentStatus.CREATED or payment.driver is None:
+        return payment
+    try:
+        stripe_provider = provider_get("stripe")
+    except ApplicationError:
+        return payment  # Stripe not configured here: the driver pays the request themselves
+    with transaction.atomic():
+        locked = _lock_payment(payment.pk)
+        if locked.provider:
+            return locked
+        locked.provider = "stripe"
+        locked.save(update_fields=["provider", "updated_at"])
+    try:
+        state = stripe_provider.charge_off_session(payment=locked, customer=payment.driver)
+    except ApplicationError as exc:
+        Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
+            provider="", failure_reason=exc.message[:500], updated_at=timezone.now()
+        )
+        return Payment.objects.get(pk=payment.pk)
+    Payment.objects.filter(pk=payment.pk).update(provider_payment_id=state.provider_payment_id)
+    return payment_apply_provider_state(payment_id=payment.pk, state=state)
 
 
 # ---------------------------------------------------------------------------- sandbox

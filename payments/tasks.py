@@ -46,3 +46,11 @@ def payouts_task() -> int:
     from . import payouts
 
     return payouts.payouts_run()
+
+
+@shared_task(name="payments.charge_off_session", soft_time_limit=60, time_limit=90)
+def payment_charge_off_session_task(payment_id: str) -> str:
+    """Charge an open fee request to the driver's saved card (kicked after commit)."""
+    from . import services
+
+    return str(services.payment_charge_off_session(payment_id=payment_id).status)

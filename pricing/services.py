@@ -21,7 +21,7 @@ from . import selectors
 from .engine import PricingContext, quote_stay
 from .exceptions import DiscountExhaustedError, InvalidPromoCodeError, NoApplicableRuleError, from_engine
 from .fees import discount_amount, fee_breakdown
-from .models import Discount, DiscountKind, DiscountRedemption, PassProduct, PricingRule, Quote
+from .models import Discount, DiscountKind, DiscountRedemption, Pass, PassProduct, PassStatus, PricingRule, Quote
 from .schemas import PricingError, validate_config
 
 QUOTE_TTL = timedelta(minutes=15)
@@ -360,3 +360,42 @@ def _check_pass_product(product: PassProduct) -> None:
     ):
         raise ApplicationError("valid_end_time must be after valid_start_time.", code="invalid", attr="valid_end_time")
     product.full_clean(validate_constraints=False)
+
+
+# ---------------------------------------------------------------------------- passes
+
+PASS_DAYS = {"weekly": 7, "monthly": 30}  # a "month" is 30 days from the start (README: passes)
+
+
+def pass_create_pending(*, product: PassProduct, driver: User, vehicle: Vehicle | None, start: datetime) -> Pass:
+    """A pass waiting for its payment (payments activates it). Validates the product, the vehicle
+    (the driver's own, of an allowed type) and the start (not in the past)."""
+    if not product.is_active:
+        raise ApplicationError("This pass is not on sale.", code="pass_unavailable", attr="product")
+    if vehicle is not None:
+        if vehicle.owner_id != driver.pk:
+            raise ApplicationError("No such vehicle among yours.", code="does_not_exist", attr="vehicle")
+        if product.vehicle_types and vehicle.vehicle_type not in product.vehicle_types:
+            raise ApplicationError(
+                "This pass is not for this vehicle type.", code="vehicle_not_allowed", attr="vehicle"
+            )
+    if start < timezone.now() - timedelta(minutes=5):
+        raise ApplicationError("A pass cannot start in the past.", code="invalid", attr="start")
+    return Pass.objects.create(
+        product=product,
+        driver=driver,
+        vehicle=vehicle,
+        valid_from=start,
+        valid_until=start + timedelta(days=PASS_DAYS[product.period]),
+        status=PassStatus.PENDING_PAYMENT,
+    )
+
+
+def pass_activate(*, pass_id: int) -> Pass:
+    """Payment received: ``pending_payment`` → ``active`` (idempotent)."""
+    with transaction.atomic():
+        driver_pass = Pass.objects.select_for_update().get(pk=pass_id)
+        if driver_pass.status == PassStatus.PENDING_PAYMENT:
+            driver_pass.status = PassStatus.ACTIVE
+            driver_pass.save(update_fields=["status"])
+    return driver_pass

@@ -18,6 +18,7 @@ class PaymentOutputSerializer(serializers.ModelSerializer[Payment]):
         fields = (
             "id",
             "booking",
+            "pass_purchase",
             "purpose",
             "description",
             "amount",
@@ -47,6 +48,17 @@ class PaymentCreateOutputSerializer(serializers.Serializer):
             "Razorpay: `order_id`, `key_id`, `amount`, `currency`. Sandbox: `confirm_url`."
         ),
     )
+
+
+class PaymentPayInputSerializer(serializers.Serializer):
+    provider = serializers.CharField(help_text="`stripe`, `razorpay` or (demos) `sandbox`.")
+
+
+class PassPurchaseInputSerializer(serializers.Serializer):
+    product = serializers.IntegerField(help_text="A pass product on sale (`GET /pricing/pass-products/`).")
+    vehicle = serializers.UUIDField(required=False, allow_null=True, help_text="One of your vehicles (optional).")
+    start = serializers.DateTimeField(required=False, help_text="Default: now. Weekly = 7 days, monthly = 30 days.")
+    provider = serializers.CharField(help_text="`stripe`, `razorpay` or (demos) `sandbox`.")
 
 
 class RazorpayVerifyInputSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import OperationalError
 from django.http import HttpResponse
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -25,14 +26,18 @@ from payments.models import Payment, PaymentPurpose, PaymentStatus
 from payments.providers import provider_get, providers_available
 from payments.providers.base import WebhookSignatureError
 from payments.receipts import receipt_number, receipt_pdf
+from pricing.models import PassProduct
+from vehicles.models import Vehicle
 
 from .serializers import (
     CashPaymentInputSerializer,
     EarningsOutputSerializer,
     EarningsQuerySerializer,
+    PassPurchaseInputSerializer,
     PaymentCreateInputSerializer,
     PaymentCreateOutputSerializer,
     PaymentOutputSerializer,
+    PaymentPayInputSerializer,
     PayoutOutputSerializer,
     ProviderOutputSerializer,
     RazorpayVerifyInputSerializer,
@@ -128,6 +133,71 @@ class PaymentDetailApi(generics.GenericAPIView):
     def get(self, request: Request, payment_id: str) -> Response:
         return Response(
             PaymentOutputSerializer(selectors.payment_get_visible(actor=_user(request), payment_id=payment_id)).data
+        )
+
+
+class PaymentPayApi(generics.GenericAPIView):
+    serializer_class = PaymentPayInputSerializer
+
+    @extend_schema(
+        operation_id="payments_pay",
+        tags=["payments"],
+        request=PaymentPayInputSerializer,
+        responses={
+            201: PaymentCreateOutputSerializer,
+            400: ERROR,
+            409: CONFLICT,
+            **IDEMPOTENCY_ERROR_RESPONSES,
+            **PROVIDER_ERRORS,
+        },
+        summary="Pay one of my open payment requests (a fee: overstay, no-show …)",
+    )
+    @idempotent
+    def post(self, request: Request, payment_id: str) -> Response:
+        driver = _user(request)
+        payment = selectors.payment_get_for_driver(driver=driver, payment_id=payment_id)
+        data = _validated(PaymentPayInputSerializer, request.data)
+        payment, client = services.payment_request_pay(payment=payment, driver=driver, provider_name=data["provider"])
+        return Response(
+            PaymentCreateOutputSerializer({"payment": payment, "client": client}).data, status=status.HTTP_201_CREATED
+        )
+
+
+class PassPurchaseApi(generics.GenericAPIView):
+    serializer_class = PassPurchaseInputSerializer
+
+    @extend_schema(
+        operation_id="payments_buy_pass",
+        tags=["payments"],
+        request=PassPurchaseInputSerializer,
+        responses={201: PaymentCreateOutputSerializer, 400: ERROR, **IDEMPOTENCY_ERROR_RESPONSES, **PROVIDER_ERRORS},
+        summary="Buy a pass: the pass becomes active when its payment succeeds",
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        driver = _user(request)
+        data = _validated(PassPurchaseInputSerializer, request.data)
+        product = (
+            PassProduct.objects.select_related("facility")
+            .filter(pk=data["product"], facility__is_published=True)
+            .first()
+        )
+        if product is None:
+            raise ApplicationError("No such pass on sale.", code="does_not_exist", attr="product")
+        vehicle = None
+        if data.get("vehicle"):
+            vehicle = Vehicle.objects.filter(pk=data["vehicle"], owner=driver).first()
+            if vehicle is None:
+                raise ApplicationError("No such vehicle among yours.", code="does_not_exist", attr="vehicle")
+        payment, client = services.payment_pass_create(
+            product=product,
+            driver=driver,
+            vehicle=vehicle,
+            start=data.get("start") or timezone.now(),
+            provider_name=data["provider"],
+        )
+        return Response(
+            PaymentCreateOutputSerializer({"payment": payment, "client": client}).data, status=status.HTTP_201_CREATED
         )
 
 
@@ -356,7 +426,7 @@ class EarningsApi(generics.GenericAPIView):
     def get(self, request: Request, organization_id: str) -> Response:
         organization = organization_get(actor=_user(request), organization_id=organization_id)
         query = _validated(EarningsQuerySerializer, request.query_params)
-        end = query.get("to") or services.timezone.now()
+        end = query.get("to") or timezone.now()
         start = query.get("from") or end - timedelta(days=30)
         if start >= end:
             raise ApplicationError("`from` must be before `to`.", code="invalid", attr="from")
