@@ -38,6 +38,13 @@ BACK_OFFICE_MODELS = [
     ("accounts", "organization"),
     ("accounts", "membership"),
     ("accounts", "auditlogentry"),
+    ("bookings", "booking"),
+    ("bookings", "outboxmessage"),
+    ("payments", "payment"),
+    ("payments", "refund"),
+    ("payments", "ledgerentry"),
+    ("payments", "payout"),
+    ("payments", "reconciliationmismatch"),
 ]
 
 DEMO_ORGANIZATIONS = [
