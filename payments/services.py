@@ -28,7 +28,7 @@ from pricing.fees import fee_breakdown
 from pricing.models import PassProduct
 from vehicles.models import Vehicle
 
-from . import ledger
+from . import ledger, tasks
 from .models import (
     FINAL_STATUSES,
     STATUS_RANK,
@@ -344,13 +344,16 @@ def _reserve_refund(
     return refund
 
 
-def _kick_refund(refund_id: uuid.UUID) -> None:
-    from .tasks import refund_execute_task
-
+def _enqueue(task: Any, object_id: uuid.UUID, what: str) -> None:
+    """Queue ``task(object_id)``; a broker outage must not fail the caller (a beat job catches up)."""
     try:
-        refund_execute_task.delay(str(refund_id))
+        task.delay(str(object_id))
     except Exception:
-        logger.warning("payments: could not queue refund %s; reconciliation retries it", refund_id, exc_info=True)
+        logger.warning("payments: could not queue %s %s; a job catches up", what, object_id, exc_info=True)
+
+
+def _kick_refund(refund_id: uuid.UUID) -> None:
+    _enqueue(tasks.refund_execute_task, refund_id, "refund")
 
 
 def _approval_needed(payment: Payment, amount: int) -> bool:
@@ -511,12 +514,7 @@ def payment_request_fee(*, booking: Booking, purpose: str, amount: int, descript
 
 
 def _kick_off_session(payment_id: uuid.UUID) -> None:
-    from .tasks import payment_charge_off_session_task
-
-    try:
-        payment_charge_off_session_task.delay(str(payment_id))
-    except Exception:
-        logger.warning("payments: could not queue off-session charge %s; it stays open", payment_id, exc_info=True)
+    _enqueue(tasks.payment_charge_off_session_task, payment_id, "off-session charge")
 
 
 def payment_charge_off_session(*, payment_id: uuid.UUID | str) -> Payment:

@@ -47,6 +47,20 @@ class WebhookSignatureError(Exception):
     """A webhook whose signature, timestamp, headers or body cannot be trusted (answered 400)."""
 
 
+def webhook_header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive header lookup; two different values under different spellings are refused."""
+    wanted = name.lower()
+    values: set[str] = set()
+    for key, value in headers.items():
+        if isinstance(key, str) and key.lower() == wanted:
+            if not isinstance(value, str):
+                raise WebhookSignatureError(f"Malformed {name} header.")
+            values.add(value)
+    if len(values) > 1:
+        raise WebhookSignatureError(f"Conflicting {name} headers.")
+    return values.pop() if values else None
+
+
 @dataclass(frozen=True)
 class Checkout:
     """What ``create_payment`` returns: the provider's id and what the client SDK needs."""

@@ -42,6 +42,7 @@ from .base import (
     ProviderUnavailableError,
     WebhookNotice,
     WebhookSignatureError,
+    webhook_header,
 )
 
 if TYPE_CHECKING:
@@ -289,14 +290,14 @@ class RazorpayProvider(PaymentProvider):
         object with an ``event`` string. An authentic event we do not act on has no payment/refund."""
         if not self._webhook_secret:
             raise WebhookSignatureError("Razorpay webhooks are not configured.")
-        signature = _header(headers, SIGNATURE_HEADER)
+        signature = webhook_header(headers, SIGNATURE_HEADER)
         if not signature:
             raise WebhookSignatureError(f"Missing {SIGNATURE_HEADER} header.")
         if not _is_sha256_hex(signature):
             raise WebhookSignatureError(f"Malformed {SIGNATURE_HEADER} header.")
         if not _hex_equal(_hmac_hex(self._webhook_secret, body), signature):
             raise WebhookSignatureError("The Razorpay webhook signature does not match.")
-        event_id = _header(headers, EVENT_ID_HEADER)
+        event_id = webhook_header(headers, EVENT_ID_HEADER)
         if not event_id or len(event_id) > _MAX_EVENT_ID_LENGTH or not (event_id.isascii() and event_id.isprintable()):
             raise WebhookSignatureError(f"Missing or malformed {EVENT_ID_HEADER} header.")
         try:
@@ -414,20 +415,6 @@ def _hex_equal(expected: str, given: str) -> bool:
     if not _is_sha256_hex(given):
         return False
     return hmac.compare_digest(expected.encode("ascii"), given.lower().encode("ascii"))
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive header lookup; two different values under different spellings are refused."""
-    wanted = name.lower()
-    values: set[str] = set()
-    for key, value in headers.items():
-        if isinstance(key, str) and key.lower() == wanted:
-            if not isinstance(value, str):
-                raise WebhookSignatureError(f"Malformed {name} header.")
-            values.add(value)
-    if len(values) > 1:
-        raise WebhookSignatureError(f"Conflicting {name} headers.")
-    return values.pop() if values else None
 
 
 def _reject_constant(name: str) -> None:

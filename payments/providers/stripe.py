@@ -39,6 +39,7 @@ from .base import (
     ProviderUnavailableError,
     WebhookNotice,
     WebhookSignatureError,
+    webhook_header,
 )
 
 # No request telemetry to Stripe and no ~/.config/stripe/telemetry_id written by the library.
@@ -277,7 +278,7 @@ class StripeProvider(PaymentProvider):
         An authentic event we do not act on comes back with neither ``payment`` nor ``refund``."""
         if not self._webhook_secret:
             raise WebhookSignatureError("Stripe webhooks are not configured.")
-        header = _header(headers, SIGNATURE_HEADER)
+        header = webhook_header(headers, SIGNATURE_HEADER)
         if not header:
             raise WebhookSignatureError(f"Missing {SIGNATURE_HEADER} header.")
         timestamp, signatures = _signature_parts(header)
@@ -473,20 +474,6 @@ def _refund_notice(event_id: str, event_type: str, event: dict[str, Any], refund
         refund=_refund_state(refund, failed=event_type == "refund.failed"),
         extra={"refund_id": our_refund_id, "provider_payment_id": intent_id or None},
     )
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive header lookup; two different values under different spellings are refused."""
-    wanted = name.lower()
-    values: set[str] = set()
-    for key, value in headers.items():
-        if isinstance(key, str) and key.lower() == wanted:
-            if not isinstance(value, str):
-                raise WebhookSignatureError(f"Malformed {name} header.")
-            values.add(value)
-    if len(values) > 1:
-        raise WebhookSignatureError(f"Conflicting {name} headers.")
-    return values.pop() if values else None
 
 
 def _signature_parts(header: str) -> tuple[int, list[str]]:
