@@ -164,6 +164,9 @@ class Refund(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    driver_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the driver was emailed about the refund."
+    )
 
     class Meta:
         ordering = ("-created_at",)

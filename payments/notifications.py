@@ -12,11 +12,15 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import QuerySet
+from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .models import Payment, PaymentStatus
+from .models import Payment, PaymentStatus, Refund, RefundReason, RefundStatus
+from .receipts import money, receipt_email
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +55,6 @@ def _unsent(now: datetime) -> QuerySet[Payment]:
 
 def receipt_send(payment_id: uuid.UUID | str, *, now: datetime | None = None) -> bool:
     """Send one receipt if unsent (and not being sent by another worker). True when sent."""
-    from .receipts import receipt_email
-
     now = now or timezone.now()
     with transaction.atomic():
         payment = _unsent(now).select_for_update(skip_locked=True, of=("self",)).filter(pk=payment_id).first()
@@ -64,10 +66,76 @@ def receipt_send(payment_id: uuid.UUID | str, *, now: datetime | None = None) ->
     return True
 
 
+def refund_notice_enqueue(refund: Refund) -> None:
+    """Inside the transaction that marks ``refund`` succeeded: tell the driver after commit."""
+    refund_id = refund.pk
+    transaction.on_commit(lambda: _kick_notice(refund_id))
+
+
+def _kick_notice(refund_id: uuid.UUID) -> None:
+    from .tasks import refund_notice_send_task
+
+    try:
+        refund_notice_send_task.delay(str(refund_id))
+    except Exception:
+        logger.warning("payments: could not queue refund notice %s; the job sends it", refund_id, exc_info=True)
+
+
+def _unnotified(now: datetime) -> QuerySet[Refund]:
+    return Refund.objects.filter(
+        status=RefundStatus.SUCCEEDED,
+        driver_notified_at__isnull=True,
+        payment__driver__isnull=False,
+        completed_at__gte=now - GIVE_UP_AFTER,
+    ).exclude(payment__driver__email="")
+
+
+def refund_notice_send(refund_id: uuid.UUID | str, *, now: datetime | None = None) -> bool:
+    """Email the driver about one succeeded refund, once (``SKIP LOCKED``). True when sent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        refund = (
+            _unnotified(now)
+            .select_related("payment__driver", "payment__booking__facility")
+            .select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=refund_id)
+            .first()
+        )
+        if refund is None:
+            return False
+        payment = refund.payment
+        assert payment.driver is not None
+        booking = payment.booking
+        context = {
+            "amount": money(refund.amount, payment.currency),
+            "reason": RefundReason(refund.reason).label,
+            "automatic": refund.reason == RefundReason.HOLD_EXPIRED,
+            "reference": booking.reference if booking else "",
+            "facility_name": booking.facility.name if booking else "",
+            "description": payment.description,
+            "note": refund.note,
+        }
+        subject = f"Refund of {context['amount']}" + (f" — {context['reference']}" if booking else "")
+        EmailMessage(
+            subject=subject,
+            body=render_to_string("payments/email/refund.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[payment.driver.email],
+        ).send()
+        refund.driver_notified_at = timezone.now()
+        refund.save(update_fields=["driver_notified_at"])
+    return True
+
+
 def receipts_dispatch(*, batch_size: int = 50, now: datetime | None = None) -> int:
-    """Beat job: send unsent receipts (oldest first). Returns how many were sent."""
+    """Beat job: send unsent receipts and refund notices (oldest first). Returns how many were sent."""
     now = now or timezone.now()
     sent = 0
+    for refund_id in list(_unnotified(now).order_by("completed_at").values_list("pk", flat=True)[:batch_size]):
+        try:
+            sent += refund_notice_send(refund_id, now=now)
+        except Exception:  # noqa: BLE001 - SMTP down: the next run tries again
+            logger.warning("payments: refund notice %s not sent", refund_id, exc_info=True)
     for payment_id in list(_unsent(now).order_by("succeeded_at").values_list("pk", flat=True)[:batch_size]):
         try:
             sent += receipt_send(payment_id, now=now)

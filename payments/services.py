@@ -42,7 +42,7 @@ from .models import (
     RefundReason,
     RefundStatus,
 )
-from .notifications import receipt_enqueue
+from .notifications import receipt_enqueue, refund_notice_enqueue
 from .providers import provider_get
 from .providers.base import ProviderPayment, ProviderRefund, ProviderUnavailableError
 from .split import refund_split
@@ -453,6 +453,7 @@ def refund_apply_provider_state(*, refund_id: uuid.UUID, state: ProviderRefund) 
             refund.status = RefundStatus.SUCCEEDED
             refund.completed_at = timezone.now()
             ledger.post_refund(refund, payment)
+            refund_notice_enqueue(refund)
         elif state.status == RefundStatus.FAILED:
             refund.status = RefundStatus.FAILED
             refund.failure_reason = state.failure_reason[:500]

@@ -54,3 +54,10 @@ def payment_charge_off_session_task(payment_id: str) -> str:
     from . import services
 
     return str(services.payment_charge_off_session(payment_id=payment_id).status)
+
+
+@shared_task(name="payments.refund_notice_send", soft_time_limit=60, time_limit=90)
+def refund_notice_send_task(refund_id: str) -> bool:
+    from . import notifications
+
+    return notifications.refund_notice_send(refund_id)

@@ -135,6 +135,12 @@ def test_payment_after_the_hold_expired_is_refunded_automatically(booking, drive
     assert ledger.owed_to(booking.organization_id, "USD") == 0
     assert _balance(LedgerAccount.PROVIDER_CLEARING) == 0
     assert _unbalanced_transactions() == 0
+    [notice] = [m for m in mail.outbox if m.subject.startswith("Refund")]
+    assert notice.to == ["driver@example.com"]
+    assert notice.subject == f"Refund of $44.50 — {booking.reference}"
+    assert "could no longer be held" in notice.body
+    refund.refresh_from_db()
+    assert refund.driver_notified_at is not None
 
 
 def test_free_cancellation_refunds_everything_through_the_provider(booking, driver, django_capture_on_commit_callbacks):
