@@ -16,6 +16,7 @@ from payments.models import (
     LedgerAccount,
     LedgerEntry,
     Payment,
+    PaymentPurpose,
     PaymentStatus,
     PayoutAccount,
     Refund,
@@ -279,3 +280,16 @@ def test_ledger_is_append_only_and_balanced_by_the_database(booking, driver, dja
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     assert _unbalanced_transactions() == 0
+
+
+def test_an_extension_is_paid_as_a_second_payment(booking, driver, django_capture_on_commit_callbacks):
+    _pay(booking, driver, django_capture_on_commit_callbacks)
+    booking.refresh_from_db()
+    extended, terms = booking_services.booking_extend(
+        booking_id=booking.pk, actor=driver, new_end=booking.end + timedelta(hours=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        second, _ = services.payment_create(booking=extended, driver=driver, provider_name="sandbox")
+    assert (second.purpose, second.amount) == (PaymentPurpose.EXTENSION, terms.total)
+    assert second.owner_amount + second.platform_amount == terms.total
+    assert second.owner_amount == extended.owner_payout - 4000
