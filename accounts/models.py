@@ -150,6 +150,9 @@ class AuditAction(models.TextChoices):
     REFUND_REQUESTED = "refund_requested", "Refund requested"
     REFUND_APPROVED = "refund_approved", "Refund approved"
     PAYOUT_SENT = "payout_sent", "Payout sent"
+    GATE_KEY_ROTATED = "gate_key_rotated", "Gate key issued or rotated"
+    GATE_KEY_REVOKED = "gate_key_revoked", "Gate keys revoked"
+    GATE_REMOTE_OPEN = "gate_remote_open", "Gate opened remotely"
 
 
 @pgtrigger.register(

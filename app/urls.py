@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("pricing.api.urls")),
     path("", include("bookings.api.urls")),
     path("", include("payments.api.urls")),
+    path("", include("gates.api.urls")),
 ]
 
 urlpatterns = [

@@ -492,8 +492,11 @@ def on_booking_event(event: str, booking: Booking, actor: User | None) -> None:
             amount -= part
 
 
-def payment_request_fee(*, booking: Booking, purpose: str, amount: int, description: str = "") -> Payment:
-    """An open payment request for a fee (overstay, no-show, …) on a booking; the owner's in full.
+def payment_request_fee(
+    *, booking: Booking, purpose: str, amount: int, owner_amount: int | None = None, description: str = ""
+) -> Payment:
+    """An open payment request for a fee (overstay, no-show, a drive-in session …) on a booking; the
+    owner's in full unless ``owner_amount`` says otherwise (the platform gets the rest).
     After commit a saved Stripe card is charged off-session when the driver has one; otherwise (or
     when declined) the request stays open in the driver's payments until they pay it."""
     payment = Payment.objects.create(
@@ -503,8 +506,8 @@ def payment_request_fee(*, booking: Booking, purpose: str, amount: int, descript
         purpose=purpose,
         description=description or f"{PaymentPurpose(purpose).label} {booking.reference}",
         amount=amount,
-        owner_amount=amount,
-        platform_amount=0,
+        owner_amount=amount if owner_amount is None else owner_amount,
+        platform_amount=0 if owner_amount is None else amount - owner_amount,
         currency=booking.currency,
         provider="",
     )

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "pricing",
     "bookings",
     "payments",
+    "gates",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +242,8 @@ REST_FRAMEWORK = {
         # login, registration, password reset: per client IP and per account (email)
         "auth_ip": env.str("THROTTLE_AUTH_IP", default="5/minute"),
         "auth_account": env.str("THROTTLE_AUTH_ACCOUNT", default="5/minute"),
+        # gate devices: per device, generous (polling every few seconds plus rush-hour decisions)
+        "gate": env.str("THROTTLE_GATE", default="10000/hour"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
@@ -296,6 +299,8 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "accounts.models.Role.choices",
         "RefundReasonEnum": "payments.models.RefundReason.choices",
         "BlockReasonEnum": "parking.models.BlockReason.choices",
+        "GateCommandKindEnum": "gates.models.CommandKind.choices",
+        "GateStatusEnum": "gates.models.GateStatus.choices",
         "RefundRequestReasonEnum": "payments.api.serializers.REFUND_REQUEST_REASONS",
         "OrganizationKindEnum": "accounts.models.OrganizationKind.choices",
         "FacilityKindEnum": "parking.models.FacilityKind.choices",

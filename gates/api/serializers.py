@@ -1,0 +1,124 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from gates.models import CommandKind, Gate, GateCommand, GateEvent
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    event_id = serializers.CharField(max_length=64, help_text="The device's own unique id for this event.")
+    occurred_at = serializers.DateTimeField(help_text="Device time, ISO 8601 with offset.")
+    qr_code = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    license_plate = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    confidence = serializers.DecimalField(
+        required=False, allow_null=True, max_digits=4, decimal_places=3, min_value=0, max_value=1
+    )
+    booking_reference = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    ticket = serializers.CharField(required=False, allow_blank=True, max_length=16)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = [name for name in ("qr_code", "license_plate", "booking_reference", "ticket") if attrs.get(name)]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                "Send exactly one of qr_code, license_plate, booking_reference, ticket.", code="one_credential"
+            )
+        return attrs
+
+
+class DecisionBookingSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    spot = serializers.CharField(source="spot.code")
+    zone = serializers.CharField(source="zone.name")
+
+
+class DecisionOutputSerializer(serializers.ModelSerializer[GateEvent]):
+    booking = DecisionBookingSerializer(allow_null=True)
+    open_seconds = serializers.IntegerField(source="gate.open_seconds")
+    payment = serializers.UUIDField(source="payment_id", allow_null=True, help_text="What to pay at the booth.")
+
+    class Meta:
+        model = GateEvent
+        fields = (
+            "event_id",
+            "decision",
+            "reason_code",
+            "message",
+            "booking",
+            "amount_due",
+            "payment",
+            "open_seconds",
+            "offline",
+        )
+        read_only_fields = fields
+
+
+class GateConfigSerializer(serializers.ModelSerializer[Gate]):
+    facility_timezone = serializers.CharField(source="facility.timezone")
+
+    class Meta:
+        model = Gate
+        fields = (
+            "id",
+            "facility",
+            "facility_timezone",
+            "name",
+            "lane",
+            "direction",
+            "accepted_credentials",
+            "status",
+            "open_seconds",
+            "anti_passback",
+            "plate_confidence_threshold",
+            "allow_drive_in",
+        )
+        read_only_fields = fields
+
+
+class CommandOutputSerializer(serializers.ModelSerializer[GateCommand]):
+    class Meta:
+        model = GateCommand
+        fields = ("id", "kind", "reason", "created_at")
+        read_only_fields = fields
+
+
+class PollOutputSerializer(serializers.Serializer):
+    server_time = serializers.DateTimeField()
+    config = GateConfigSerializer()
+    commands = CommandOutputSerializer(many=True)
+
+
+class PollInputSerializer(serializers.Serializer):
+    software_version = serializers.CharField(required=False, allow_blank=True, max_length=40)
+
+
+class GateInputSerializer(serializers.ModelSerializer[Gate]):
+    class Meta:
+        model = Gate
+        fields = (
+            "facility",
+            "name",
+            "lane",
+            "direction",
+            "accepted_credentials",
+            "open_seconds",
+            "anti_passback",
+            "plate_confidence_threshold",
+            "allow_drive_in",
+        )
+
+
+class GateOutputSerializer(GateConfigSerializer):
+    class Meta:
+        model = Gate
+        fields = (*GateConfigSerializer.Meta.fields, "last_seen_at", "software_version", "created_at")
+        read_only_fields = fields
+
+
+class GateKeyOutputSerializer(serializers.Serializer):
+    gate = GateOutputSerializer()
+    key = serializers.CharField(help_text="Shown once: `Authorization: Gate <key>`. Only its hash is stored.")
+
+
+class CommandInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=CommandKind.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")

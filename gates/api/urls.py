@@ -1,0 +1,16 @@
+from django.urls import URLPattern, URLResolver, path
+
+from . import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    # devices
+    path("gates/check-in/", views.GateCheckInApi.as_view(), name="gate-check-in"),
+    path("gates/check-out/", views.GateCheckOutApi.as_view(), name="gate-check-out"),
+    path("gates/poll/", views.GatePollApi.as_view(), name="gate-poll"),
+    path("gates/commands/<int:command_id>/ack/", views.GateCommandAckApi.as_view(), name="gate-command-ack"),
+    # staff
+    path("gates/", views.GateListCreateApi.as_view(), name="gates"),
+    path("gates/<int:gate_id>/rotate-key/", views.GateRotateKeyApi.as_view(), name="gate-rotate-key"),
+    path("gates/<int:gate_id>/revoke-keys/", views.GateRevokeKeysApi.as_view(), name="gate-revoke-keys"),
+    path("gates/<int:gate_id>/commands/", views.GateCommandCreateApi.as_view(), name="gate-commands"),
+]

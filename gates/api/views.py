@@ -1,0 +1,229 @@
+"""Gate endpoints. Device endpoints (``Authorization: Gate <key>`` only) and the staff endpoints
+(JWT, tenant-scoped; managers and owners change gates and keys, any member may issue commands)."""
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from accounts.selectors import MANAGER_ROLES
+from app.api.openapi import ClientErrorResponseSerializer
+from gates import selectors, services
+from gates.auth import GateDevice, GateKeyAuthentication, GateThrottle, IsGateDevice
+from gates.models import Gate
+from parking import selectors as parking_selectors
+
+from .serializers import (
+    CommandInputSerializer,
+    CommandOutputSerializer,
+    DecisionInputSerializer,
+    DecisionOutputSerializer,
+    GateInputSerializer,
+    GateKeyOutputSerializer,
+    GateOutputSerializer,
+    PollInputSerializer,
+    PollOutputSerializer,
+)
+
+ERROR = OpenApiResponse(ClientErrorResponseSerializer)
+
+
+def _validated(serializer_class: Any, data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class _DeviceApi(generics.GenericAPIView):
+    authentication_classes = (GateKeyAuthentication,)
+    permission_classes = (IsGateDevice,)
+    throttle_classes = (GateThrottle,)
+
+    def gate(self) -> Gate:
+        assert isinstance(self.request.user, GateDevice)
+        return self.request.user.gate
+
+
+def _credential(data: dict[str, Any]) -> services.Credential:
+    return services.Credential(
+        qr_code=data.get("qr_code") or "",
+        license_plate=data.get("license_plate") or "",
+        confidence=data.get("confidence"),
+        booking_reference=data.get("booking_reference") or "",
+        ticket=data.get("ticket") or "",
+    )
+
+
+DECISION_DOC = (
+    "Idempotent by `event_id`: a repeat returns the recorded decision. Reason codes: open — `ok`, `re_entry`, "
+    "`pass_valid`, `drive_in_started`, `fee_charged_to_saved_card`, `already_checked_out`; deny — "
+    "`credential_not_accepted`, `wrong_direction`, `invalid_credential`, `unknown_credential`, `wrong_facility`, "
+    "`too_early`, `outside_window`, `booking_cancelled`, `booking_expired`, `no_show`, `booking_completed`, "
+    "`payment_required` (with `amount_due` and `payment`), `already_inside`, `not_inside`, `manual_review`, "
+    "`facility_full`, `no_booking`."
+)
+
+
+class GateCheckInApi(_DeviceApi):
+    serializer_class = DecisionInputSerializer
+
+    @extend_schema(
+        operation_id="gates_check_in",
+        tags=["gates (devices)"],
+        request=DecisionInputSerializer,
+        responses={200: DecisionOutputSerializer, 400: ERROR},
+        summary="Entry decision",
+        description=DECISION_DOC,
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(DecisionInputSerializer, request.data)
+        event = services.gate_check_in(
+            gate=self.gate(), event_id=data["event_id"], occurred_at=data["occurred_at"], credential=_credential(data)
+        )
+        return Response(DecisionOutputSerializer(event).data)
+
+
+class GateCheckOutApi(_DeviceApi):
+    serializer_class = DecisionInputSerializer
+
+    @extend_schema(
+        operation_id="gates_check_out",
+        tags=["gates (devices)"],
+        request=DecisionInputSerializer,
+        responses={200: DecisionOutputSerializer, 400: ERROR},
+        summary="Exit decision (completes the stay with the device time)",
+        description=DECISION_DOC,
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(DecisionInputSerializer, request.data)
+        event = services.gate_check_out(
+            gate=self.gate(), event_id=data["event_id"], occurred_at=data["occurred_at"], credential=_credential(data)
+        )
+        return Response(DecisionOutputSerializer(event).data)
+
+
+class GatePollApi(_DeviceApi):
+    serializer_class = PollOutputSerializer
+
+    @extend_schema(
+        operation_id="gates_poll",
+        tags=["gates (devices)"],
+        parameters=[PollInputSerializer],
+        responses={200: PollOutputSerializer},
+        summary="Heartbeat: configuration and pending commands (each delivered once)",
+    )
+    def get(self, request: Request) -> Response:
+        query = _validated(PollInputSerializer, request.query_params)
+        gate = self.gate()
+        commands = services.gate_poll(gate=gate, software_version=query.get("software_version", ""))
+        gate.refresh_from_db()
+        return Response(
+            PollOutputSerializer({"server_time": timezone.now(), "config": gate, "commands": commands}).data
+        )
+
+
+class GateCommandAckApi(_DeviceApi):
+    serializer_class = CommandOutputSerializer
+
+    @extend_schema(
+        operation_id="gates_command_ack",
+        tags=["gates (devices)"],
+        request=None,
+        responses={200: CommandOutputSerializer, 404: ERROR},
+        summary="Acknowledge a command (idempotent)",
+    )
+    def post(self, request: Request, command_id: int) -> Response:
+        command = services.gate_command_ack(gate=self.gate(), command_id=command_id)
+        return Response(CommandOutputSerializer(command).data)
+
+
+# ---------------------------------------------------------------------------- staff
+
+
+def _user(request: Request) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+class GateListCreateApi(generics.GenericAPIView):
+    serializer_class = GateOutputSerializer
+
+    @extend_schema(operation_id="gates_list", tags=["gates"], summary="Gates of my organizations")
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.gate_list_managed(actor=_user(request)).order_by("facility_id", "name"))
+        return self.get_paginated_response(GateOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="gates_create",
+        tags=["gates"],
+        request=GateInputSerializer,
+        responses={201: GateKeyOutputSerializer, 400: ERROR, 403: ERROR},
+        summary="Register a gate (managers, owners); its key is in the answer, once",
+    )
+    def post(self, request: Request) -> Response:
+        actor = _user(request)
+        serializer = GateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        facility = parking_selectors.facility_get_managed(
+            actor=actor, facility_id=serializer.validated_data["facility"].pk, roles=MANAGER_ROLES
+        )
+        gate, key = services.gate_create(facility=facility, data=serializer.validated_data, actor=actor)
+        return Response(GateKeyOutputSerializer({"gate": gate, "key": key}).data, status=status.HTTP_201_CREATED)
+
+
+class GateRotateKeyApi(generics.GenericAPIView):
+    serializer_class = GateKeyOutputSerializer
+
+    @extend_schema(
+        operation_id="gates_rotate_key",
+        tags=["gates"],
+        request=None,
+        responses={200: GateKeyOutputSerializer, 403: ERROR, 404: ERROR},
+        summary="New key (shown once); the old one stops working at once",
+    )
+    def post(self, request: Request, gate_id: int) -> Response:
+        actor = _user(request)
+        gate = selectors.gate_get_managed(actor=actor, gate_id=gate_id)
+        parking_selectors.facility_get_managed(actor=actor, facility_id=gate.facility_id, roles=MANAGER_ROLES)
+        key = services.gate_key_rotate(gate=gate, actor=actor)
+        return Response(GateKeyOutputSerializer({"gate": gate, "key": key}).data)
+
+
+class GateRevokeKeysApi(generics.GenericAPIView):
+    serializer_class = GateOutputSerializer
+
+    @extend_schema(
+        operation_id="gates_revoke_keys",
+        tags=["gates"],
+        request=None,
+        responses={200: GateOutputSerializer, 403: ERROR, 404: ERROR},
+        summary="Revoke every key of the gate",
+    )
+    def post(self, request: Request, gate_id: int) -> Response:
+        actor = _user(request)
+        gate = selectors.gate_get_managed(actor=actor, gate_id=gate_id)
+        parking_selectors.facility_get_managed(actor=actor, facility_id=gate.facility_id, roles=MANAGER_ROLES)
+        services.gate_key_revoke(gate=gate, actor=actor)
+        return Response(GateOutputSerializer(gate).data)
+
+
+class GateCommandCreateApi(generics.GenericAPIView):
+    serializer_class = CommandInputSerializer
+
+    @extend_schema(
+        operation_id="gates_command",
+        tags=["gates"],
+        request=CommandInputSerializer,
+        responses={201: CommandOutputSerializer, 400: ERROR, 404: ERROR},
+        summary="Queue a command (a remote `open` needs a reason and is audited)",
+    )
+    def post(self, request: Request, gate_id: int) -> Response:
+        actor = _user(request)
+        gate = selectors.gate_get_managed(actor=actor, gate_id=gate_id)
+        data = _validated(CommandInputSerializer, request.data)
+        command = services.gate_command_issue(gate=gate, kind=data["kind"], actor=actor, reason=data["reason"])
+        return Response(CommandOutputSerializer(command).data, status=status.HTTP_201_CREATED)
