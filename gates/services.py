@@ -142,15 +142,59 @@ def gate_check_out(
     return _decide(gate, event_id, occurred_at, credential, EventKind.EXIT, offline)
 
 
+def gate_event_apply_offline(
+    *,
+    gate: Gate,
+    event_id: str,
+    kind: str,
+    occurred_at: datetime,
+    credential: Credential,
+    decision: str,
+    reason_code: str = "",
+) -> tuple[GateEvent, bool]:
+    """Record a decision the gate took offline (uploaded later); returns ``(event, created)``.
+
+    A gate that *denied* changes nothing here. A gate that *opened* is applied like a live decision
+    with its device time (check-in / check-out); when the platform would have refused (the booking
+    was cancelled meanwhile, say) the event is kept as opened — the car did go through — flagged, with
+    a manual-review item for staff. Never dropped, never applied twice."""
+    before = GateEvent.objects.filter(gate=gate, event_id=event_id).first()
+    if before is not None:
+        return before, False
+    reported = _Outcome(decision, reason_code or "offline_deny") if decision == Decision.DENY else None
+    event = _decide(gate, event_id, occurred_at, credential, kind, offline=True, reported=reported)
+    return event, True
+
+
 def _decide(
-    gate: Gate, event_id: str, occurred_at: datetime, credential: Credential, kind: str, offline: bool
+    gate: Gate,
+    event_id: str,
+    occurred_at: datetime,
+    credential: Credential,
+    kind: str,
+    offline: bool,
+    reported: _Outcome | None = None,
 ) -> GateEvent:
     existing = GateEvent.objects.filter(gate=gate, event_id=event_id).select_related("booking").first()
     if existing is not None:
         return existing
     try:
         with transaction.atomic():
-            outcome = (_entry if kind == EventKind.ENTRY else _exit)(gate, occurred_at, credential)
+            if reported is not None:  # an offline deny: nothing to apply
+                outcome = reported
+            else:
+                outcome = (_entry if kind == EventKind.ENTRY else _exit)(gate, occurred_at, credential)
+                if offline and outcome.decision == Decision.DENY:
+                    # The gate opened without us: keep what happened and ask staff to look.
+                    outcome = _Outcome(
+                        Decision.OPEN,
+                        f"offline_{outcome.reason}"[:32],
+                        booking=outcome.booking,
+                        plate_index=outcome.plate_index,
+                        review=True,
+                        amount_due=outcome.amount_due,
+                        payment=outcome.payment,
+                    )
             event = GateEvent.objects.create(
                 gate=gate,
                 organization_id=gate.organization_id,
@@ -164,7 +208,7 @@ def _decide(
                 booking=outcome.booking,
                 decision=outcome.decision,
                 reason_code=outcome.reason,
-                message=MESSAGES[outcome.reason],
+                message=MESSAGES.get(outcome.reason, "Recorded offline"),
                 offline=offline,
                 flagged=outcome.review,
                 amount_due=outcome.amount_due,

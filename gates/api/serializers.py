@@ -122,3 +122,41 @@ class GateKeyOutputSerializer(serializers.Serializer):
 class CommandInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=CommandKind.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class SnapshotQuerySerializer(serializers.Serializer):
+    since = serializers.IntegerField(required=False, min_value=0, help_text="A previous snapshot's `version`.")
+
+
+class SnapshotOutputSerializer(serializers.Serializer):
+    data = serializers.DictField(  # type: ignore[assignment]  # the field shadows Serializer.data
+        help_text=(
+            "`{facility, timezone, gate, anti_passback, version, since, full, generated_at, valid_until, "
+            "bookings: [{reference, kind, status, plate_index, entry_from, start, end, spot, zone}], "
+            "removed: [reference], passes: [{id, plate_indexes, valid_from, valid_until, weekdays, start_time, "
+            "end_time}], credential_keys: JWK set}`"
+        )
+    )
+    kid = serializers.CharField()
+    signature = serializers.CharField(help_text="Ed25519 over the canonical JSON of `data` (sorted keys, no spaces).")
+
+
+class OfflineEventSerializer(DecisionInputSerializer):
+    kind = serializers.ChoiceField(choices=("entry", "exit"))
+    decision = serializers.ChoiceField(choices=("open", "deny"), help_text="What the gate did.")
+    reason_code = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
+
+
+class EventBatchInputSerializer(serializers.Serializer):
+    events = OfflineEventSerializer(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]
+
+
+class EventAckSerializer(serializers.Serializer):
+    event_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=("applied", "flagged", "duplicate"))
+    decision = serializers.CharField()
+    reason_code = serializers.CharField()
+
+
+class EventBatchOutputSerializer(serializers.Serializer):
+    results = EventAckSerializer(many=True)

@@ -7,6 +7,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("gates/check-in/", views.GateCheckInApi.as_view(), name="gate-check-in"),
     path("gates/check-out/", views.GateCheckOutApi.as_view(), name="gate-check-out"),
     path("gates/poll/", views.GatePollApi.as_view(), name="gate-poll"),
+    path("gates/snapshot/", views.GateSnapshotApi.as_view(), name="gate-snapshot"),
+    path("gates/events/", views.GateEventBatchApi.as_view(), name="gate-events"),
     path("gates/commands/<int:command_id>/ack/", views.GateCommandAckApi.as_view(), name="gate-command-ack"),
     # staff
     path("gates/", views.GateListCreateApi.as_view(), name="gates"),

@@ -15,6 +15,7 @@ from app.api.openapi import ClientErrorResponseSerializer
 from gates import selectors, services
 from gates.auth import GateDevice, GateKeyAuthentication, GateThrottle, IsGateDevice
 from gates.models import Gate
+from gates.snapshot import snapshot_build
 from parking import selectors as parking_selectors
 
 from .serializers import (
@@ -22,11 +23,15 @@ from .serializers import (
     CommandOutputSerializer,
     DecisionInputSerializer,
     DecisionOutputSerializer,
+    EventBatchInputSerializer,
+    EventBatchOutputSerializer,
     GateInputSerializer,
     GateKeyOutputSerializer,
     GateOutputSerializer,
     PollInputSerializer,
     PollOutputSerializer,
+    SnapshotOutputSerializer,
+    SnapshotQuerySerializer,
 )
 
 ERROR = OpenApiResponse(ClientErrorResponseSerializer)
@@ -139,6 +144,62 @@ class GateCommandAckApi(_DeviceApi):
     def post(self, request: Request, command_id: int) -> Response:
         command = services.gate_command_ack(gate=self.gate(), command_id=command_id)
         return Response(CommandOutputSerializer(command).data)
+
+
+class GateSnapshotApi(_DeviceApi):
+    serializer_class = SnapshotOutputSerializer
+
+    @extend_schema(
+        operation_id="gates_snapshot",
+        tags=["gates (devices)"],
+        parameters=[SnapshotQuerySerializer],
+        responses={200: SnapshotOutputSerializer, 400: ERROR},
+        summary="Signed snapshot for offline decisions (incremental with `since`)",
+    )
+    def get(self, request: Request) -> Response:
+        query = _validated(SnapshotQuerySerializer, request.query_params)
+        return Response(snapshot_build(gate=self.gate(), since=query.get("since")))
+
+
+class GateEventBatchApi(_DeviceApi):
+    serializer_class = EventBatchInputSerializer
+
+    @extend_schema(
+        operation_id="gates_events",
+        tags=["gates (devices)"],
+        request=EventBatchInputSerializer,
+        responses={200: EventBatchOutputSerializer, 400: ERROR},
+        summary="Upload decisions taken offline (applied in time order, once each)",
+        description=(
+            "Each event is applied once by `(gate, event_id)` (`duplicate` when seen before, also from a live "
+            "call) in `occurred_at` order. An offline entry the platform would have refused (e.g. the booking "
+            "was cancelled meanwhile) is kept and `flagged` for staff, never dropped."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(EventBatchInputSerializer, request.data)
+        gate = self.gate()
+        results = []
+        for item in sorted(data["events"], key=lambda e: (e["occurred_at"], e["event_id"])):
+            event, created = services.gate_event_apply_offline(
+                gate=gate,
+                event_id=item["event_id"],
+                kind=item["kind"],
+                occurred_at=item["occurred_at"],
+                credential=_credential(item),
+                decision=item["decision"],
+                reason_code=item["reason_code"],
+            )
+            state = "duplicate" if not created else ("flagged" if event.flagged else "applied")
+            results.append(
+                {
+                    "event_id": event.event_id,
+                    "status": state,
+                    "decision": event.decision,
+                    "reason_code": event.reason_code,
+                }
+            )
+        return Response(EventBatchOutputSerializer({"results": results}).data)
 
 
 # ---------------------------------------------------------------------------- staff
