@@ -180,3 +180,24 @@ class ManualReview(models.Model):
 
     def __str__(self) -> str:
         return f"review {self.reason} ({self.status})"
+
+
+class GateAlert(models.Model):
+    """An outage of a gate (it stopped polling). Open while ``ended_at`` is empty; staff are emailed once."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=16, default="offline")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-started_at",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=("gate", "kind"), condition=Q(ended_at__isnull=True), name="gate_alert_open_once"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.gate_id} since {self.started_at:%Y-%m-%d %H:%M}"

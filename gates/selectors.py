@@ -4,7 +4,7 @@ from accounts.models import User
 from accounts.selectors import organization_ids_for
 from app.exceptions import NotFoundError
 
-from .models import Gate
+from .models import Gate, GateEvent, ManualReview
 
 
 def gate_list_managed(*, actor: User) -> QuerySet[Gate]:
@@ -16,3 +16,26 @@ def gate_get_managed(*, actor: User, gate_id: int) -> Gate:
     if gate is None:
         raise NotFoundError("Gate not found.")
     return gate
+
+
+def gate_event_list_managed(*, actor: User) -> QuerySet[GateEvent]:
+    return (
+        GateEvent.objects.filter(organization_id__in=organization_ids_for(actor=actor))
+        .select_related("gate", "booking__spot", "booking__zone")
+        .order_by("-occurred_at", "pk")
+    )
+
+
+def review_list_managed(*, actor: User) -> QuerySet[ManualReview]:
+    return (
+        ManualReview.objects.filter(event__organization_id__in=organization_ids_for(actor=actor))
+        .select_related("event__gate", "event__booking__spot", "event__booking__zone")
+        .order_by("-created_at", "pk")
+    )
+
+
+def review_get_managed(*, actor: User, review_id: int) -> ManualReview:
+    review = review_list_managed(actor=actor).filter(pk=review_id).first()
+    if review is None:
+        raise NotFoundError("Review item not found.")
+    return review

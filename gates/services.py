@@ -54,6 +54,7 @@ from .models import (
     GateStatus,
     ManualReview,
 )
+from .monitoring import gate_alerts_close
 
 logger = logging.getLogger(__name__)
 
@@ -478,6 +479,7 @@ def gate_poll(*, gate: Gate, software_version: str = "") -> list[GateCommand]:
         if software_version:
             updates["software_version"] = software_version[:40]
         Gate.objects.filter(pk=gate.pk).update(**updates)
+        gate_alerts_close(gate=gate, now=now)
     return commands
 
 
@@ -518,3 +520,38 @@ def gate_create(*, facility: Facility, data: dict[str, object], actor: User) -> 
         )
         key = gate_key_rotate(gate=gate, actor=actor)
     return gate, key
+
+
+def review_resolve(*, review_id: int, actor: User, approve: bool, note: str = "") -> ManualReview:
+    """Staff decide a manual-review item. Approving opens the gate (a remote open, audited) and, for
+    a plate with a booking waiting at its entry window, checks the booking in at the read time."""
+    with transaction.atomic():
+        review = ManualReview.objects.select_for_update().select_related("event__gate").filter(pk=review_id).first()
+        if review is None:
+            raise NotFoundError("Review item not found.")
+        if review.status != "pending":
+            raise ConflictError(f"This item is already {review.status}.", code="invalid_transition")
+        review.status = "approved" if approve else "rejected"
+        review.resolved_by = actor
+        review.resolved_at = timezone.now()
+        review.note = note[:500]
+        review.save(update_fields=["status", "resolved_by", "resolved_at", "note"])
+        event = review.event
+        if approve:
+            gate_command_issue(gate=event.gate, kind=CommandKind.OPEN, actor=actor, reason=f"manual review {review.pk}")
+            if event.kind == EventKind.ENTRY and event.plate_index and event.booking_id is None:
+                booking = (
+                    Booking.objects.filter(
+                        facility_id=event.facility_id,
+                        plate_index=event.plate_index,
+                        status=BookingStatus.CONFIRMED,
+                        start__lte=event.occurred_at + timedelta(minutes=event.gate.facility.early_checkin_minutes),
+                        end__gt=event.occurred_at,
+                    )
+                    .order_by("start")
+                    .first()
+                )
+                if booking is not None:
+                    booking_services.booking_check_in(booking_id=booking.pk, actor=actor, at=event.occurred_at)
+                    GateEvent.objects.filter(pk=event.pk).update(booking=booking)
+    return review

@@ -217,6 +217,10 @@ PAYMENT_PROVIDERS: dict[str, dict[str, Any]] = {
     "sandbox": {"class": "payments.providers.sandbox.SandboxProvider", "config": {"enabled": PAYMENTS_SANDBOX_ENABLED}},
 }
 
+# ---------------------------------------------------------------------------- gates
+# A gate that has not polled for this long is marked offline (and its organization emailed once).
+GATE_OFFLINE_MINUTES = env.int("GATE_OFFLINE_MINUTES", default=2)
+
 # ---------------------------------------------------------------------------- CORS
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Idempotent-Replayed"]
@@ -301,6 +305,9 @@ SPECTACULAR_SETTINGS = {
         "BlockReasonEnum": "parking.models.BlockReason.choices",
         "GateCommandKindEnum": "gates.models.CommandKind.choices",
         "GateStatusEnum": "gates.models.GateStatus.choices",
+        "CredentialTypeEnum": "gates.models.CredentialType.choices",
+        "GateDecisionEnum": "gates.models.Decision.choices",
+        "GateEventKindEnum": "gates.models.EventKind.choices",
         "RefundRequestReasonEnum": "payments.api.serializers.REFUND_REQUEST_REASONS",
         "OrganizationKindEnum": "accounts.models.OrganizationKind.choices",
         "FacilityKindEnum": "parking.models.FacilityKind.choices",

@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from gates.models import CommandKind, Gate, GateCommand, GateEvent
+from gates.models import CommandKind, Decision, EventKind, Gate, GateCommand, GateEvent, ManualReview
 
 
 class DecisionInputSerializer(serializers.Serializer):
@@ -142,8 +142,8 @@ class SnapshotOutputSerializer(serializers.Serializer):
 
 
 class OfflineEventSerializer(DecisionInputSerializer):
-    kind = serializers.ChoiceField(choices=("entry", "exit"))
-    decision = serializers.ChoiceField(choices=("open", "deny"), help_text="What the gate did.")
+    kind = serializers.ChoiceField(choices=EventKind.choices)
+    decision = serializers.ChoiceField(choices=Decision.choices, help_text="What the gate did.")
     reason_code = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
 
 
@@ -160,3 +160,44 @@ class EventAckSerializer(serializers.Serializer):
 
 class EventBatchOutputSerializer(serializers.Serializer):
     results = EventAckSerializer(many=True)
+
+
+class GateEventOutputSerializer(serializers.ModelSerializer[GateEvent]):
+    gate_name = serializers.CharField(source="gate.name")
+    booking = DecisionBookingSerializer(allow_null=True)
+
+    class Meta:
+        model = GateEvent
+        fields = (
+            "id",
+            "gate",
+            "gate_name",
+            "event_id",
+            "kind",
+            "occurred_at",
+            "received_at",
+            "credential_type",
+            "plate_confidence",
+            "booking",
+            "decision",
+            "reason_code",
+            "message",
+            "offline",
+            "flagged",
+            "amount_due",
+            "payment",
+        )
+        read_only_fields = fields
+
+
+class ReviewOutputSerializer(serializers.ModelSerializer[ManualReview]):
+    event = GateEventOutputSerializer()
+
+    class Meta:
+        model = ManualReview
+        fields = ("id", "reason", "status", "note", "created_at", "resolved_at", "resolved_by", "event")
+        read_only_fields = fields
+
+
+class ReviewResolveInputSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")

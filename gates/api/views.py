@@ -3,8 +3,12 @@
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.views.decorators.debug import sensitive_variables
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,9 +18,10 @@ from accounts.selectors import MANAGER_ROLES
 from app.api.openapi import ClientErrorResponseSerializer
 from gates import selectors, services
 from gates.auth import GateDevice, GateKeyAuthentication, GateThrottle, IsGateDevice
-from gates.models import Gate
+from gates.models import Decision, EventKind, Gate, GateEvent
 from gates.snapshot import snapshot_build
 from parking import selectors as parking_selectors
+from vehicles.plates import normalize_plate, plate_blind_index
 
 from .serializers import (
     CommandInputSerializer,
@@ -25,11 +30,14 @@ from .serializers import (
     DecisionOutputSerializer,
     EventBatchInputSerializer,
     EventBatchOutputSerializer,
+    GateEventOutputSerializer,
     GateInputSerializer,
     GateKeyOutputSerializer,
     GateOutputSerializer,
     PollInputSerializer,
     PollOutputSerializer,
+    ReviewOutputSerializer,
+    ReviewResolveInputSerializer,
     SnapshotOutputSerializer,
     SnapshotQuerySerializer,
 )
@@ -288,3 +296,88 @@ class GateCommandCreateApi(generics.GenericAPIView):
         data = _validated(CommandInputSerializer, request.data)
         command = services.gate_command_issue(gate=gate, kind=data["kind"], actor=actor, reason=data["reason"])
         return Response(CommandOutputSerializer(command).data, status=status.HTTP_201_CREATED)
+
+
+class GateEventFilter(filters.FilterSet):
+    gate = filters.NumberFilter(field_name="gate_id")
+    facility = filters.NumberFilter(field_name="facility_id")
+    decision = filters.ChoiceFilter(choices=Decision.choices)
+    reason = filters.CharFilter(field_name="reason_code")
+    kind = filters.ChoiceFilter(choices=EventKind.choices)
+    flagged = filters.BooleanFilter()
+    occurred_from = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_to = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    plate = filters.CharFilter(method="filter_plate", label="Exact licence plate (any spelling; matched by index)")
+
+    class Meta:
+        model = GateEvent
+        fields = ("gate", "facility", "decision", "reason", "kind", "flagged", "occurred_from", "occurred_to", "plate")
+
+    @sensitive_variables()
+    def filter_plate(self, queryset: QuerySet[GateEvent], name: str, value: str) -> QuerySet[GateEvent]:
+        return queryset.filter(plate_index=plate_blind_index(normalize_plate(value)))
+
+
+@extend_validation_errors(["invalid_plate"], field_name="plate", methods=["get"])
+class GateEventLogApi(generics.GenericAPIView):
+    queryset = GateEvent.objects.none()  # schema only; data comes from the selector
+    serializer_class = GateEventOutputSerializer
+    filter_backends = (filters.DjangoFilterBackend,)
+    filterset_class = GateEventFilter
+
+    @extend_schema(operation_id="gates_event_log", tags=["gates"], summary="Gate event log of my organizations")
+    def get(self, request: Request) -> Response:
+        events = self.filter_queryset(selectors.gate_event_list_managed(actor=_user(request)))
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(GateEventOutputSerializer(page, many=True).data)
+
+
+class ReviewListApi(generics.GenericAPIView):
+    serializer_class = ReviewOutputSerializer
+
+    @extend_schema(
+        operation_id="gates_reviews",
+        tags=["gates"],
+        parameters=[OpenApiParameter("status", str, enum=["pending", "approved", "rejected"])],
+        summary="Manual-review queue (low-confidence plates, offline entries to check)",
+    )
+    def get(self, request: Request) -> Response:
+        reviews = selectors.review_list_managed(actor=_user(request))
+        wanted = request.query_params.get("status")
+        if wanted:
+            reviews = reviews.filter(status=wanted)
+        page = self.paginate_queryset(reviews)
+        return self.get_paginated_response(ReviewOutputSerializer(page, many=True).data)
+
+
+class _ReviewResolveApi(generics.GenericAPIView):
+    serializer_class = ReviewResolveInputSerializer
+    approve = False
+
+    def post(self, request: Request, review_id: int) -> Response:
+        actor = _user(request)
+        review = selectors.review_get_managed(actor=actor, review_id=review_id)
+        data = _validated(ReviewResolveInputSerializer, request.data)
+        services.review_resolve(review_id=review.pk, actor=actor, approve=self.approve, note=data["note"])
+        return Response(ReviewOutputSerializer(selectors.review_get_managed(actor=actor, review_id=review_id)).data)
+
+
+RESOLVE_SCHEMA: dict[str, Any] = {
+    "tags": ["gates"],
+    "request": ReviewResolveInputSerializer,
+    "responses": {200: ReviewOutputSerializer, 404: ERROR, 409: ERROR},
+}
+
+
+class ReviewApproveApi(_ReviewResolveApi):
+    approve = True
+
+    @extend_schema(operation_id="gates_review_approve", summary="Approve: open the gate (audited)", **RESOLVE_SCHEMA)
+    def post(self, request: Request, review_id: int) -> Response:
+        return super().post(request, review_id)
+
+
+class ReviewRejectApi(_ReviewResolveApi):
+    @extend_schema(operation_id="gates_review_reject", summary="Reject: the gate stays closed", **RESOLVE_SCHEMA)
+    def post(self, request: Request, review_id: int) -> Response:
+        return super().post(request, review_id)
