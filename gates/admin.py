@@ -15,7 +15,7 @@ from parking.admin import organization_ids_visible
 from vehicles.admin import plate_index_for_search
 
 from . import services
-from .models import Gate, GateCommand, GateEvent, ManualReview
+from .models import Gate, GateAlert, GateCommand, GateEvent, ManualReview
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -112,3 +112,15 @@ class ManualReviewAdmin(ScopedAdmin):
     list_filter = ("status", "reason")
     list_select_related = ("event", "resolved_by")
     readonly_fields = ("event", "reason", "created_at", "resolved_by", "resolved_at")
+
+
+@admin.register(GateAlert)
+class GateAlertAdmin(ScopedAdmin):
+    organization_lookup = "gate__organization_id"
+    list_display = ("gate", "kind", "started_at", "ended_at", "notified_at")
+    list_filter = ("kind", ("ended_at", admin.EmptyFieldListFilter))
+    list_select_related = ("gate",)
+    readonly_fields = ("gate", "kind", "started_at", "ended_at", "notified_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
