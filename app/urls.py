@@ -19,6 +19,9 @@ api_v1 = [
 urlpatterns = [
     path("health/", views.health, name="health"),
     path("ready/", views.ready, name="ready"),
+    # Prometheus metrics (request latencies, DB, gate decisions). Expose it to the monitoring network
+    # only; with several gunicorn workers set PROMETHEUS_MULTIPROC_DIR (README).
+    path("", include("django_prometheus.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

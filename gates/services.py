@@ -18,6 +18,7 @@ deny  — ``credential_not_accepted``, ``wrong_direction``, ``invalid_credential
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -41,6 +42,7 @@ from vehicles.models import Vehicle
 from vehicles.plates import normalize_plate, plate_blind_index
 
 from .auth import key_generate, key_hash
+from .metrics import DECISION_SECONDS, DECISIONS
 from .models import (
     CommandKind,
     CredentialType,
@@ -175,6 +177,23 @@ def _decide(
     kind: str,
     offline: bool,
     reported: _Outcome | None = None,
+) -> GateEvent:
+    started = time.perf_counter()
+    event = _decide_once(gate, event_id, occurred_at, credential, kind, offline, reported)
+    if not offline:
+        DECISION_SECONDS.labels(kind=kind).observe(time.perf_counter() - started)
+    DECISIONS.labels(kind=kind, decision=event.decision, reason=event.reason_code).inc()
+    return event
+
+
+def _decide_once(
+    gate: Gate,
+    event_id: str,
+    occurred_at: datetime,
+    credential: Credential,
+    kind: str,
+    offline: bool,
+    reported: _Outcome | None,
 ) -> GateEvent:
     existing = GateEvent.objects.filter(gate=gate, event_id=event_id).select_related("booking").first()
     if existing is not None:

@@ -262,3 +262,12 @@ def test_staff_register_gates_in_their_organization_only(auth_client, owner_a, o
         CHECK_IN, {"event_id": "w", "occurred_at": "2030-01-01T00:00:00Z", "ticket": "PKM-AAAA2222"}, format="json"
     )
     assert wrong_way.json()["reason_code"] == "wrong_direction"
+
+
+def test_decisions_are_exported_as_metrics(device, reservation):
+    _in(device, "m1", reservation.start, booking_reference=reservation.reference)
+    _in(device, "m2", reservation.start, booking_reference="PKM-NONE2345")
+    text = APIClient().get("/metrics").content.decode()
+    assert 'gate_decision_seconds_count{kind="entry"}' in text
+    assert 'gate_decisions_total{decision="open",kind="entry",reason="ok"}' in text
+    assert 'gate_decisions_total{decision="deny",kind="entry",reason="unknown_credential"}' in text
