@@ -62,6 +62,7 @@ logger = logging.getLogger(__name__)
 
 QR_LEEWAY_SECONDS = 120  # gate clocks drift
 EXIT_QR_LEEWAY_SECONDS = 7 * 24 * 3600
+RECENT_EXIT = timedelta(hours=2)  # a plate read at an exit this soon after check-out is the same stay
 ENTRY_DIRECTIONS = (GateDirection.ENTRY, GateDirection.BOTH)
 EXIT_DIRECTIONS = (GateDirection.EXIT, GateDirection.BOTH)
 
@@ -389,6 +390,18 @@ def _exit(gate: Gate, occurred_at: datetime, credential: Credential) -> _Outcome
             .order_by("-checked_in_at")
             .first()
         )
+        if booking is None:
+            # Checked out moments ago and back at the barrier (paid at the booth meanwhile, say).
+            booking = (
+                Booking.objects.filter(
+                    facility_id=gate.facility_id,
+                    plate_index=index,
+                    status=BookingStatus.COMPLETED,
+                    checked_out_at__gte=occurred_at - RECENT_EXIT,
+                )
+                .order_by("-checked_out_at")
+                .first()
+            )
         if booking is None:
             if _pass_covers(gate, index, occurred_at):
                 return _open("pass_valid", plate_index=index)

@@ -271,3 +271,17 @@ def test_decisions_are_exported_as_metrics(device, reservation):
     assert 'gate_decision_seconds_count{kind="entry"}' in text
     assert 'gate_decisions_total{decision="open",kind="entry",reason="ok"}' in text
     assert 'gate_decisions_total{decision="deny",kind="entry",reason="unknown_credential"}' in text
+
+
+def test_plate_exit_after_paying_at_the_booth_opens(device, reservation, car, monkeypatch):
+    from payments import services as payment_services
+
+    monkeypatch.setattr(payment_services, "_kick_off_session", lambda payment_id: None)
+    plate = {"license_plate": car.plate, "confidence": "0.99"}
+    _in(device, "in", reservation.start, **plate)
+    denied = _out(device, "out", reservation.end + timedelta(hours=2), **plate)
+    assert denied["reason_code"] == "payment_required"
+    fee = Payment.objects.get(pk=denied["payment"])
+    Payment.objects.filter(pk=fee.pk).update(status=PaymentStatus.SUCCEEDED, provider="cash")  # paid at the booth
+    again = _out(device, "out-2", reservation.end + timedelta(hours=2, minutes=5), **plate)
+    assert (again["decision"], again["reason_code"]) == ("open", "already_checked_out")
