@@ -1,6 +1,7 @@
 """Gate endpoints. Device endpoints (``Authorization: Gate <key>`` only) and the staff endpoints
 (JWT, tenant-scoped; managers and owners change gates and keys, any member may issue commands)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -81,42 +82,43 @@ DECISION_DOC = (
 )
 
 
-class GateCheckInApi(_DeviceApi):
+class _DecisionApi(_DeviceApi):
     serializer_class = DecisionInputSerializer
+    decide: Callable[..., GateEvent]
 
-    @extend_schema(
-        operation_id="gates_check_in",
-        tags=["gates (devices)"],
-        request=DecisionInputSerializer,
-        responses={200: DecisionOutputSerializer, 400: ERROR},
-        summary="Entry decision",
-        description=DECISION_DOC,
-    )
     def post(self, request: Request) -> Response:
         data = _validated(DecisionInputSerializer, request.data)
-        event = services.gate_check_in(
+        event = type(self).decide(
             gate=self.gate(), event_id=data["event_id"], occurred_at=data["occurred_at"], credential=_credential(data)
         )
         return Response(DecisionOutputSerializer(event).data)
 
 
-class GateCheckOutApi(_DeviceApi):
-    serializer_class = DecisionInputSerializer
-
-    @extend_schema(
-        operation_id="gates_check_out",
+def _decision_schema(operation_id: str, summary: str) -> Any:
+    return extend_schema(
+        operation_id=operation_id,
         tags=["gates (devices)"],
         request=DecisionInputSerializer,
         responses={200: DecisionOutputSerializer, 400: ERROR},
-        summary="Exit decision (completes the stay with the device time)",
+        summary=summary,
         description=DECISION_DOC,
     )
+
+
+class GateCheckInApi(_DecisionApi):
+    decide = services.gate_check_in
+
+    @_decision_schema("gates_check_in", "Entry decision")
     def post(self, request: Request) -> Response:
-        data = _validated(DecisionInputSerializer, request.data)
-        event = services.gate_check_out(
-            gate=self.gate(), event_id=data["event_id"], occurred_at=data["occurred_at"], credential=_credential(data)
-        )
-        return Response(DecisionOutputSerializer(event).data)
+        return super().post(request)
+
+
+class GateCheckOutApi(_DecisionApi):
+    decide = services.gate_check_out
+
+    @_decision_schema("gates_check_out", "Exit decision (completes the stay with the device time)")
+    def post(self, request: Request) -> Response:
+        return super().post(request)
 
 
 class GatePollApi(_DeviceApi):
