@@ -45,6 +45,11 @@ BACK_OFFICE_MODELS = [
     ("payments", "ledgerentry"),
     ("payments", "payout"),
     ("payments", "reconciliationmismatch"),
+    ("gates", "gate"),
+    ("gates", "gateevent"),
+    ("gates", "gatecommand"),
+    ("gates", "manualreview"),
+    ("gates", "gatealert"),
 ]
 
 DEMO_ORGANIZATIONS = [
