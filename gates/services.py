@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import audit_log_record
@@ -62,7 +63,10 @@ logger = logging.getLogger(__name__)
 
 QR_LEEWAY_SECONDS = 120  # gate clocks drift
 EXIT_QR_LEEWAY_SECONDS = 7 * 24 * 3600
-RECENT_EXIT = timedelta(hours=2)  # a plate read at an exit this soon after check-out is the same stay
+RECENT_EXIT = timedelta(hours=2)
+COMMAND_REDELIVERY = timedelta(
+    seconds=30
+)  # an unacknowledged command is sent again after this  # a plate read at an exit this soon after check-out is the same stay
 ENTRY_DIRECTIONS = (GateDirection.ENTRY, GateDirection.BOTH)
 EXIT_DIRECTIONS = (GateDirection.EXIT, GateDirection.BOTH)
 
@@ -164,6 +168,12 @@ def gate_event_apply_offline(
     a manual-review item for staff. Never dropped, never applied twice."""
     before = GateEvent.objects.filter(gate=gate, event_id=event_id).first()
     if before is not None:
+        if before.decision != decision and not before.flagged:
+            # A live call the gate gave up on was decided otherwise than what the barrier did: staff look.
+            with transaction.atomic():
+                GateEvent.objects.filter(pk=before.pk).update(flagged=True)
+                ManualReview.objects.get_or_create(event=before, defaults={"reason": "offline_conflict"})
+            before.refresh_from_db()
         return before, False
     reported = _Outcome(decision, reason_code or "offline_deny") if decision == Decision.DENY else None
     event = _decide(gate, event_id, occurred_at, credential, kind, offline=True, reported=reported)
@@ -499,9 +509,11 @@ def gate_poll(*, gate: Gate, software_version: str = "") -> list[GateCommand]:
     (``SKIP LOCKED``: two overlapping polls never both get a command)."""
     now = timezone.now()
     with transaction.atomic():
+        # Undelivered commands, and delivered ones never acknowledged (the poll answer was lost).
         commands = list(
             GateCommand.objects.select_for_update(skip_locked=True)
-            .filter(gate=gate, delivered_at__isnull=True)
+            .filter(gate=gate, acked_at__isnull=True)
+            .filter(Q(delivered_at__isnull=True) | Q(delivered_at__lt=now - COMMAND_REDELIVERY))
             .order_by("created_at", "id")
         )
         GateCommand.objects.filter(pk__in=[c.pk for c in commands]).update(delivered_at=now)

@@ -31,7 +31,6 @@ from .models import Gate
 
 HORIZON = timedelta(hours=24)
 OVERLAP = timedelta(seconds=10)
-HELD = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 
 def canonical(data: dict[str, Any]) -> bytes:
@@ -91,14 +90,21 @@ def snapshot_build(*, gate: Gate, since: int | None = None, now: datetime | None
     now = now or timezone.now()
     facility = gate.facility
     early = timedelta(minutes=facility.early_checkin_minutes)
-    in_horizon = Q(status__in=HELD, end__gt=now, start__lt=now + HORIZON + early)
+    # A parked car stays in the snapshot until it leaves, also past its end (an overstay must get out).
+    in_horizon = Q(status=BookingStatus.CHECKED_IN) | Q(
+        status=BookingStatus.CONFIRMED, end__gt=now, start__lt=now + HORIZON + early
+    )
     bookings = Booking.objects.filter(facility_id=facility.pk).select_related("spot", "zone")
     removed: list[str] = []
     if since is None:
         rows = [_booking_row(b, early) for b in bookings.filter(in_horizon).order_by("start", "reference")]
     else:
         changed_since = datetime.fromtimestamp(since / 1_000_000, UTC) - OVERLAP
-        changed = list(bookings.filter(updated_at__gte=changed_since).order_by("start", "reference"))
+        # Changed rows, and unchanged ones that entered the 24-hour window as time passed.
+        entered = Q(status=BookingStatus.CONFIRMED, start__gte=changed_since + HORIZON + early)
+        changed = list(
+            bookings.filter(Q(updated_at__gte=changed_since) | (entered & in_horizon)).order_by("start", "reference")
+        )
         keep = {b.pk for b in bookings.filter(in_horizon, pk__in=[b.pk for b in changed])}
         rows = [_booking_row(b, early) for b in changed if b.pk in keep]
         removed = sorted(b.reference for b in changed if b.pk not in keep)

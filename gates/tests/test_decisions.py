@@ -285,3 +285,17 @@ def test_plate_exit_after_paying_at_the_booth_opens(device, reservation, car, mo
     Payment.objects.filter(pk=fee.pk).update(status=PaymentStatus.SUCCEEDED, provider="cash")  # paid at the booth
     again = _out(device, "out-2", reservation.end + timedelta(hours=2, minutes=5), **plate)
     assert (again["decision"], again["reason_code"]) == ("open", "already_checked_out")
+
+
+def test_unacknowledged_commands_are_delivered_again_after_30_seconds(device, gate, staff_a):
+    import time_machine
+    from django.utils import timezone
+
+    command = services.gate_command_issue(gate=gate, kind="sync", actor=staff_a)
+    assert [c["id"] for c in device.get("/api/v1/gates/poll/").json()["commands"]] == [command.pk]
+    assert device.get("/api/v1/gates/poll/").json()["commands"] == []
+    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
+        assert [c["id"] for c in device.get("/api/v1/gates/poll/").json()["commands"]] == [command.pk]
+        device.post(f"/api/v1/gates/commands/{command.pk}/ack/")
+    with time_machine.travel(timezone.now() + timedelta(seconds=90)):
+        assert device.get("/api/v1/gates/poll/").json()["commands"] == []

@@ -153,3 +153,56 @@ def test_offline_denials_change_nothing_and_live_calls_interleave(device, reserv
     uploaded = device.post(EVENTS, {"events": [_event("l1", "entry", reservation.start, reservation)]}, format="json")
     assert uploaded.json()["results"][0]["status"] == "duplicate"
     assert GateEvent.objects.filter(event_id="l1").count() == 1
+
+
+def test_parked_cars_stay_in_the_snapshot_past_their_end(gate, reservation):
+    from gates.snapshot import snapshot_build
+
+    booking_services.booking_check_in(booking_id=reservation.pk, actor=None, at=reservation.start)
+    later = reservation.end + timedelta(hours=3)  # overstaying
+    data = snapshot_build(gate=gate, now=later)["data"]
+    assert [(row["reference"], row["status"]) for row in data["bookings"]] == [(reservation.reference, "checked_in")]
+
+
+def test_incremental_snapshot_brings_bookings_that_entered_the_window_as_time_passed(gate, driver, car, facility, zone):
+    from gates.snapshot import snapshot_build
+
+    now = timezone.now()
+    far = (now + timedelta(hours=30)).replace(microsecond=0)
+    booking = booking_services.booking_create(
+        booking_services.BookingRequest(
+            driver=driver,
+            vehicle=car,
+            facility=facility,
+            spot=make_spot(zone, "A-9"),
+            start=far,
+            end=far + timedelta(hours=2),
+        )
+    )
+    first = snapshot_build(gate=gate, now=now)["data"]
+    assert first["bookings"] == []
+    later = now + timedelta(hours=10)
+    delta = snapshot_build(gate=gate, since=first["version"], now=later)["data"]
+    assert [row["reference"] for row in delta["bookings"]] == [booking.reference]
+
+
+def test_an_upload_contradicting_the_live_decision_is_flagged(device, reservation):
+    live = device.post(
+        "/api/v1/gates/check-in/",
+        {"event_id": "c1", "occurred_at": reservation.start.isoformat(), "booking_reference": "PKM-NONE2345"},
+        format="json",
+    ).json()
+    assert live["decision"] == "deny"
+    # The gate had timed out and opened offline for the same event id.
+    upload = {
+        "event_id": "c1",
+        "kind": "entry",
+        "occurred_at": reservation.start.isoformat(),
+        "booking_reference": "PKM-NONE2345",
+        "decision": "open",
+    }
+    result = device.post(EVENTS, {"events": [upload]}, format="json").json()["results"][0]
+    assert result["status"] == "duplicate"
+    event = GateEvent.objects.get(event_id="c1")
+    assert event.flagged is True
+    assert ManualReview.objects.get(event=event).reason == "offline_conflict"
