@@ -1,14 +1,20 @@
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from accounts.models import User
 from accounts.selectors import organization_ids_for
 from app.exceptions import NotFoundError
 
-from .models import Gate, GateEvent, ManualReview
+from .models import Gate, GateAlert, GateEvent, ManualReview
 
 
 def gate_list_managed(*, actor: User) -> QuerySet[Gate]:
-    return Gate.objects.filter(organization_id__in=organization_ids_for(actor=actor)).select_related("facility")
+    """The actor's gates with ``offline_since`` (the start of the open outage alert, if any): the status board."""
+    open_alert = GateAlert.objects.filter(gate=OuterRef("pk"), ended_at__isnull=True).values("started_at")[:1]
+    return (
+        Gate.objects.filter(organization_id__in=organization_ids_for(actor=actor))
+        .select_related("facility")
+        .annotate(offline_since=Subquery(open_alert))
+    )
 
 
 def gate_get_managed(*, actor: User, gate_id: int) -> Gate:

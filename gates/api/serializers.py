@@ -108,9 +108,13 @@ class GateInputSerializer(serializers.ModelSerializer[Gate]):
 
 
 class GateOutputSerializer(GateConfigSerializer):
+    offline_since = serializers.DateTimeField(
+        read_only=True, allow_null=True, default=None, help_text="Start of the current outage (status board)."
+    )
+
     class Meta:
         model = Gate
-        fields = (*GateConfigSerializer.Meta.fields, "last_seen_at", "software_version", "created_at")
+        fields = (*GateConfigSerializer.Meta.fields, "last_seen_at", "software_version", "offline_since", "created_at")
         read_only_fields = fields
 
 

@@ -223,7 +223,11 @@ def _user(request: Request) -> User:
 class GateListCreateApi(generics.GenericAPIView):
     serializer_class = GateOutputSerializer
 
-    @extend_schema(operation_id="gates_list", tags=["gates"], summary="Gates of my organizations")
+    @extend_schema(
+        operation_id="gates_list",
+        tags=["gates"],
+        summary="Gates of my organizations: the status board (status, last seen, current outage)",
+    )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.gate_list_managed(actor=_user(request)).order_by("facility_id", "name"))
         return self.get_paginated_response(GateOutputSerializer(page, many=True).data)

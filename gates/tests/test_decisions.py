@@ -299,3 +299,63 @@ def test_unacknowledged_commands_are_delivered_again_after_30_seconds(device, ga
         device.post(f"/api/v1/gates/commands/{command.pk}/ack/")
     with time_machine.travel(timezone.now() + timedelta(seconds=90)):
         assert device.get("/api/v1/gates/poll/").json()["commands"] == []
+
+
+def test_more_reason_codes(device, gate, reservation, driver, car, facility):
+    from pricing import services as pricing_services
+
+    gate.accepted_credentials = ["qr"]
+    gate.save(update_fields=["accepted_credentials"])
+    assert _in(device, "n1", reservation.start, booking_reference=reservation.reference)["reason_code"] == (
+        "credential_not_accepted"
+    )
+    gate.accepted_credentials = ["qr", "plate", "reference", "ticket"]
+    gate.save(update_fields=["accepted_credentials"])
+    for status, reason in (("expired", "booking_expired"), ("no_show", "no_show"), ("completed", "booking_completed")):
+        Booking.objects.filter(pk=reservation.pk).update(status=status)
+        assert (
+            _in(device, f"s-{status}", reservation.start, booking_reference=reservation.reference)["reason_code"]
+            == reason
+        )
+
+    product = pricing_services.pass_product_create(
+        facility=facility, data={"name": "Monthly", "period": "monthly", "price": 9000}
+    )
+    from django.utils import timezone
+
+    from pricing.models import Pass
+
+    Pass.objects.create(
+        product=product,
+        driver=driver,
+        vehicle=car,
+        status="active",
+        valid_from=timezone.now() - timedelta(days=1),
+        valid_until=timezone.now() + timedelta(days=29),
+    )
+    decision = _in(device, "pass", timezone.now(), license_plate=car.plate, confidence="0.99")
+    assert (decision["decision"], decision["reason_code"]) == ("open", "pass_valid")
+
+
+def test_exit_fee_with_a_saved_card_opens(device, reservation, driver, monkeypatch):
+    from payments import services as payment_services
+
+    monkeypatch.setattr(payment_services, "_kick_off_session", lambda payment_id: None)
+    Payment.objects.create(
+        organization_id=reservation.organization_id,
+        driver=driver,
+        amount=100,
+        owner_amount=100,
+        platform_amount=0,
+        currency="USD",
+        provider="stripe",
+        provider_payment_id="pi_earlier",
+        status=PaymentStatus.SUCCEEDED,
+    )
+    _in(device, "in", reservation.start, booking_reference=reservation.reference)
+    decision = _out(device, "out", reservation.end + timedelta(hours=2), booking_reference=reservation.reference)
+    assert (decision["decision"], decision["reason_code"], decision["amount_due"]) == (
+        "open",
+        "fee_charged_to_saved_card",
+        2000,
+    )

@@ -101,3 +101,14 @@ def test_rejecting_leaves_everything_closed(device, auth_client, staff_a, reserv
     assert GateCommand.objects.count() == 0
     reservation.refresh_from_db()
     assert reservation.status == BookingStatus.CONFIRMED
+
+
+def test_status_board_shows_outages(device, gate, auth_client, staff_a):
+    device.get("/api/v1/gates/poll/")
+    gate.refresh_from_db()
+    monitoring.gates_mark_offline(now=gate.last_seen_at + timedelta(minutes=5))
+    [row] = auth_client(staff_a).get("/api/v1/gates/").json()["results"]
+    assert (row["status"], row["offline_since"] is not None) == ("offline", True)
+    device.get("/api/v1/gates/poll/")
+    [row] = auth_client(staff_a).get("/api/v1/gates/").json()["results"]
+    assert (row["status"], row["offline_since"]) == ("online", None)
