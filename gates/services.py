@@ -42,6 +42,7 @@ from vehicles.exceptions import InvalidPlateError
 from vehicles.models import Vehicle
 from vehicles.plates import normalize_plate, plate_blind_index
 
+from .agent.reading import MESSAGES as AGENT_MESSAGES
 from .auth import key_generate, key_hash
 from .metrics import DECISION_SECONDS, DECISIONS
 from .models import (
@@ -70,31 +71,8 @@ COMMAND_REDELIVERY = timedelta(
 ENTRY_DIRECTIONS = (GateDirection.ENTRY, GateDirection.BOTH)
 EXIT_DIRECTIONS = (GateDirection.EXIT, GateDirection.BOTH)
 
-MESSAGES = {
-    "ok": "Welcome",
-    "re_entry": "Welcome back",
-    "pass_valid": "Pass valid - welcome",
-    "drive_in_started": "Ticket issued - welcome",
-    "fee_charged_to_saved_card": "Fee charged to your card - goodbye",
-    "already_checked_out": "Goodbye",
-    "credential_not_accepted": "Not accepted at this gate",
-    "wrong_direction": "Use the other lane",
-    "invalid_credential": "Code not valid",
-    "unknown_credential": "Booking not found",
-    "wrong_facility": "Booking is for another car park",
-    "too_early": "Too early - come back later",
-    "outside_window": "Booking has ended",
-    "booking_cancelled": "Booking was cancelled",
-    "booking_expired": "Booking was not paid",
-    "no_show": "Booking was released",
-    "booking_completed": "Booking already used",
-    "payment_required": "Please pay at the booth",
-    "already_inside": "Already inside",
-    "not_inside": "No entry recorded",
-    "manual_review": "Please wait - staff will check",
-    "facility_full": "Car park full",
-    "no_booking": "No booking found",
-}
+# The gate display texts: one table for the platform and the edge agent (which cannot import Django).
+MESSAGES = AGENT_MESSAGES
 
 
 @dataclass(frozen=True)
