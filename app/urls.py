@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("bookings.api.urls")),
     path("", include("payments.api.urls")),
     path("", include("gates.api.urls")),
+    path("", include("enforcement.api.urls")),
 ]
 
 urlpatterns = [

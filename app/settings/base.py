@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "bookings",
     "payments",
     "gates",
+    "enforcement",
 ]
 
 MIDDLEWARE = [
