@@ -16,8 +16,8 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from app.exceptions import ApplicationError
-from parking.admin import organization_ids_visible
-from vehicles.admin import plate_index_for_search
+from parking.admin import OrganizationScopedMixin
+from vehicles.admin import PlateSearchMixin
 
 from . import outbox, services
 from .models import Booking, BookingEvent, OutboxMessage
@@ -74,7 +74,7 @@ def _apply(
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(PlateSearchMixin, OrganizationScopedMixin, admin.ModelAdmin):
     list_display = ("reference", "status", "kind", "facility", "spot", "start", "end", "total", "currency", "driver")
     list_filter = ("status", "kind", "source", "facility")
     search_fields = ("reference", "driver__email")
@@ -111,20 +111,6 @@ class BookingAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Booking | None = None) -> list[str]:
         return [str(field) for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Booking]:
-        queryset = super().get_queryset(request)
-        ids = organization_ids_visible(request)
-        return queryset if ids is None else queryset.filter(organization_id__in=ids)
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Booking], search_term: str
-    ) -> tuple[QuerySet[Booking], bool]:
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        index = plate_index_for_search(search_term) if search_term else None
-        if index is not None:
-            results |= queryset.filter(plate_index=index)
-        return results, may_have_duplicates
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # bookings are made through the API (quote, allocation, payment)
@@ -164,7 +150,8 @@ class BookingAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(OrganizationScopedMixin, admin.ModelAdmin):
+    organization_field = "booking__organization_id"
     list_display = ("id", "kind", "booking", "to_email", "created_at", "sent_at", "attempts", "next_attempt_at")
     list_filter = ("kind", ("sent_at", admin.EmptyFieldListFilter))
     search_fields = ("to_email", "booking__reference")
@@ -180,11 +167,6 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "next_attempt_at",
     )
     actions = ("retry",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxMessage]:
-        queryset = super().get_queryset(request)
-        ids = organization_ids_visible(request)
-        return queryset if ids is None else queryset.filter(booking__organization_id__in=ids)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

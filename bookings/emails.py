@@ -10,6 +10,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from app.exceptions import ConflictError
+from pricing.money import format_money
 
 from .credentials import credential_issue
 from .models import Booking, BookingStatus, OutboxKind, OutboxMessage
@@ -17,11 +18,6 @@ from .models import Booking, BookingStatus, OutboxKind, OutboxMessage
 QR_PNG_SCALE = 8
 QR_BORDER = 4
 WINDOW_FORMAT = "%a %d %b %Y, %H:%M"
-
-
-def format_money(amount: int, currency: str) -> str:
-    """Minor units as major with two decimals: ``format_money(123456, "INR") == "INR 1,234.56"``."""
-    return f"{currency} {amount // 100:,}.{amount % 100:02d}"
 
 
 def qr_png(payload: str) -> bytes:

@@ -9,10 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from app.db import set_lock_timeout
 from app.exceptions import ApplicationError, NotFoundError
 from parking import availability
 from parking.availability import SpotRequirements
@@ -54,8 +55,7 @@ def new_reference() -> str:
 
 def _set_lock_timeout() -> None:
     """Bound lock waits inside the current transaction: a timeout is "busy" (409 + Retry-After)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
+    set_lock_timeout(LOCK_TIMEOUT_MS)
 
 
 def _is_overlap_violation(exc: IntegrityError) -> bool:

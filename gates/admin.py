@@ -11,20 +11,15 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from app.exceptions import ApplicationError
-from parking.admin import organization_ids_visible
-from vehicles.admin import plate_index_for_search
+from parking.admin import OrganizationScopedMixin
+from vehicles.admin import PlateSearchMixin
 
 from . import services
 from .models import Gate, GateAlert, GateCommand, GateEvent, ManualReview
 
 
-class ScopedAdmin(admin.ModelAdmin):
-    organization_lookup = "organization_id"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request)
-        ids = organization_ids_visible(request)
-        return queryset if ids is None else queryset.filter(**{f"{self.organization_lookup}__in": ids})
+class ScopedAdmin(OrganizationScopedMixin, admin.ModelAdmin):
+    """Gate rows of the admin user's organizations."""
 
 
 @admin.register(Gate)
@@ -67,7 +62,7 @@ class GateAdmin(ScopedAdmin):
 
 
 @admin.register(GateEvent)
-class GateEventAdmin(ScopedAdmin):
+class GateEventAdmin(PlateSearchMixin, ScopedAdmin):
     list_display = ("occurred_at", "gate", "kind", "decision", "reason_code", "credential_type", "offline", "flagged")
     list_filter = ("decision", "kind", "reason_code", "offline", "flagged")
     list_select_related = ("gate",)
@@ -78,15 +73,6 @@ class GateEventAdmin(ScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in GateEvent._meta.fields]
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[GateEvent], search_term: str
-    ) -> tuple[QuerySet[GateEvent], bool]:
-        results, duplicates = super().get_search_results(request, queryset, search_term)
-        index = plate_index_for_search(search_term) if search_term else None
-        if index is not None:
-            results |= queryset.filter(plate_index=index)
-        return results, duplicates
-
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -96,7 +82,7 @@ class GateEventAdmin(ScopedAdmin):
 
 @admin.register(GateCommand)
 class GateCommandAdmin(ScopedAdmin):
-    organization_lookup = "gate__organization_id"
+    organization_field = "gate__organization_id"
     list_display = ("created_at", "gate", "kind", "reason", "issued_by", "delivered_at", "acked_at")
     list_select_related = ("gate", "issued_by")
     readonly_fields = ("gate", "kind", "reason", "issued_by", "created_at", "delivered_at", "acked_at")
@@ -107,7 +93,7 @@ class GateCommandAdmin(ScopedAdmin):
 
 @admin.register(ManualReview)
 class ManualReviewAdmin(ScopedAdmin):
-    organization_lookup = "event__organization_id"
+    organization_field = "event__organization_id"
     list_display = ("created_at", "reason", "status", "event", "resolved_by")
     list_filter = ("status", "reason")
     list_select_related = ("event", "resolved_by")
@@ -116,7 +102,7 @@ class ManualReviewAdmin(ScopedAdmin):
 
 @admin.register(GateAlert)
 class GateAlertAdmin(ScopedAdmin):
-    organization_lookup = "gate__organization_id"
+    organization_field = "gate__organization_id"
     list_display = ("gate", "kind", "started_at", "ended_at", "notified_at")
     list_filter = ("kind", ("ended_at", admin.EmptyFieldListFilter))
     list_select_related = ("gate",)

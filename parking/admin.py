@@ -98,22 +98,30 @@ def copy_saved(saved: models.Model, obj: models.Model) -> None:
     obj._state.db = saved._state.db
 
 
-class InventoryAdmin(ScopedFormfieldsMixin, admin.ModelAdmin):
+class OrganizationScopedMixin:
+    """Admin querysets limited to the admin user's organizations (superusers: everything).
+
+    ``organization_field`` is the lookup reaching the organization id from the model
+    (``organization_id``, ``booking__organization_id`` …). Every tenant-scoped admin uses this one
+    rule."""
+
+    organization_field = "organization_id"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset: QuerySet[Any] = super().get_queryset(request)  # type: ignore[misc]
+        ids = organization_ids_visible(request)
+        if ids is None:
+            return queryset
+        return queryset.filter(**{f"{self.organization_field}__in": ids})
+
+
+class InventoryAdmin(OrganizationScopedMixin, ScopedFormfieldsMixin, admin.ModelAdmin):
     """Tenant-scoped admin whose writes go through services.
 
     ``organization_field`` is the column holding the organization id (denormalised on every
     inventory table). A service error raised while saving or deleting propagates out of the admin's
     transaction (so nothing of the request is kept, log entries included) and is shown as a message.
     """
-
-    organization_field = "organization_id"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request)
-        ids = organization_ids_visible(request)
-        if ids is None:
-            return queryset
-        return queryset.filter(**{f"{self.organization_field}__in": ids})
 
     def _service_error(self, request: HttpRequest, exc: ApplicationError | ValidationError) -> HttpResponse:
         self.message_user(request, f"Nothing was saved: {error_text(exc)}", level=messages.ERROR)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from app.exceptions import ApplicationError
-from parking.admin import organization_ids_visible
+from parking.admin import OrganizationScopedMixin
 
 from . import payouts, services
 from .models import (
@@ -31,14 +31,7 @@ from .models import (
 from .providers import provider_get
 
 
-class ScopedReadOnlyAdmin(admin.ModelAdmin):
-    organization_lookup = "organization_id"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request)
-        ids = organization_ids_visible(request)
-        return queryset if ids is None else queryset.filter(**{f"{self.organization_lookup}__in": ids})
-
+class ScopedReadOnlyAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in self.model._meta.fields]
 
@@ -87,7 +80,7 @@ class PaymentAdmin(ScopedReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ScopedReadOnlyAdmin):
-    organization_lookup = "payment__organization_id"
+    organization_field = "payment__organization_id"
     list_display = ("id", "payment", "amount", "reason", "status", "requested_by", "approved_by", "created_at")
     list_filter = ("status", "reason")
     list_select_related = ("payment", "requested_by", "approved_by")
@@ -161,7 +154,7 @@ class PayoutAccountAdmin(admin.ModelAdmin):
 
 @admin.register(ReconciliationMismatch)
 class ReconciliationMismatchAdmin(ScopedReadOnlyAdmin):
-    organization_lookup = "payment__organization_id"
+    organization_field = "payment__organization_id"
     list_display = ("payment", "kind", "detail", "created_at", "resolved_at", "resolved_by")
     list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
     actions = ("resolve",)

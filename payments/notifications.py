@@ -19,8 +19,10 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from pricing.money import format_money
+
 from .models import Payment, PaymentStatus, Refund, RefundReason, RefundStatus
-from .receipts import money, receipt_email
+from .receipts import receipt_email
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ def refund_notice_send(refund_id: uuid.UUID | str, *, now: datetime | None = Non
         assert payment.driver is not None
         booking = payment.booking
         context = {
-            "amount": money(refund.amount, payment.currency),
+            "amount": format_money(refund.amount, payment.currency),
             "reason": RefundReason(refund.reason).label,
             "automatic": refund.reason == RefundReason.HOLD_EXPIRED,
             "reference": booking.reference if booking else "",

@@ -32,47 +32,9 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 
 from app.exceptions import ConflictError
 from bookings.emails import WINDOW_FORMAT
+from pricing.money import format_money as money
 
 from .models import Payment, PaymentPurpose, PaymentStatus
-
-# ---------------------------------------------------------------------------- money
-
-CURRENCY_SYMBOLS: dict[str, str] = {"INR": "₹", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-# ISO 4217 minor-unit exponents other than the default 2. Amounts everywhere are in ISO minor units
-# (a JPY amount of 500 is ¥500, a KWD amount of 1500 is KWD 1.500).
-CURRENCY_EXPONENTS: dict[str, int] = {
-    **dict.fromkeys(("JPY", "KRW", "VND", "CLP", "ISK", "PYG", "UGX", "XAF", "XOF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}
-DEFAULT_EXPONENT = 2
-
-
-def _group_indian(number: int) -> str:
-    """Indian digit grouping: the last three digits, then pairs (``12345678`` → ``1,23,45,678``)."""
-    digits = str(number)
-    head, tail = digits[:-3], digits[-3:]
-    pairs: list[str] = []
-    while len(head) > 2:
-        pairs.insert(0, head[-2:])
-        head = head[:-2]
-    return ",".join(part for part in (head, *pairs, tail) if part)
-
-
-def money(amount: int, currency: str) -> str:
-    """Minor units for people: ``money(12345678, "INR") == "₹1,23,456.78"``, ``money(445000, "USD") ==
-    "$4,450.00"``, ``money(-500, "EUR") == "-€5.00"``, ``money(1234, "CHF") == "CHF 12.34"``.
-
-    The sign goes before the symbol; currencies without a symbol here print their ISO code and a space.
-    INR uses Indian grouping (lakh, crore), every other currency groups by thousands.
-    """
-    exponent = CURRENCY_EXPONENTS.get(currency, DEFAULT_EXPONENT)
-    major, minor = divmod(abs(amount), 10**exponent)
-    grouped = _group_indian(major) if currency == "INR" else f"{major:,}"
-    number = f"{grouped}.{minor:0{exponent}d}" if exponent else grouped
-    sign = "-" if amount < 0 else ""
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{currency} {number}"
-
 
 # ---------------------------------------------------------------------------- content
 

@@ -9,7 +9,10 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from accounts.selectors import organization_ids_for
-from app.exceptions import NotFoundError
+from app.exceptions import ApplicationError, NotFoundError
+from bookings.models import Booking
+from pricing.models import PassProduct
+from vehicles.models import Vehicle
 
 from .models import Payment, Payout, Refund
 
@@ -54,3 +57,38 @@ def refund_get_for_member(*, actor: User, refund_id: uuid.UUID | str) -> Refund:
 
 def payout_list_visible(*, actor: User) -> QuerySet[Payout]:
     return Payout.objects.filter(organization_id__in=organization_ids_for(actor=actor)).order_by("-created_at", "pk")
+
+
+def _field_error(message: str, attr: str) -> ApplicationError:
+    """A foreign id in a request body: 400 on the field (ARCHITECTURE §4), never a hint it exists."""
+    return ApplicationError(message, code="does_not_exist", attr=attr)
+
+
+def payment_get_razorpay_order(*, driver: User, order_id: str) -> Payment:
+    """The driver's own Razorpay payment for ``order_id`` (400 on ``razorpay_order_id`` otherwise)."""
+    payment = Payment.objects.filter(provider="razorpay", provider_payment_id=order_id, driver=driver).first()
+    if payment is None:
+        raise _field_error("No such Razorpay order among your payments.", "razorpay_order_id")
+    return payment
+
+
+def booking_get_for_cash(*, actor: User, booking_id: uuid.UUID | str) -> Booking:
+    """A booking of one of the actor's organizations (staff taking cash); 400 on ``booking`` otherwise."""
+    booking = Booking.objects.filter(pk=booking_id, organization_id__in=organization_ids_for(actor=actor)).first()
+    if booking is None:
+        raise _field_error("No such booking in your organizations.", "booking")
+    return booking
+
+
+def pass_product_for_sale(*, product_id: int) -> PassProduct:
+    product = PassProduct.objects.select_related("facility").filter(pk=product_id, facility__is_published=True).first()
+    if product is None:
+        raise _field_error("No such pass on sale.", "product")
+    return product
+
+
+def vehicle_get_own(*, driver: User, vehicle_id: uuid.UUID | str) -> Vehicle:
+    vehicle = Vehicle.objects.filter(pk=vehicle_id, owner=driver).first()
+    if vehicle is None:
+        raise _field_error("No such vehicle among yours.", "vehicle")
+    return vehicle

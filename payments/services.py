@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -599,8 +599,3 @@ def payments_reconcile(*, now: datetime | None = None, stale_minutes: int = 10, 
         except ApplicationError as exc:
             logger.warning("payments: refund %s still pending: %s", refund_id, exc.message)
     return changed
-
-
-def set_lock_timeout(milliseconds: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL lock_timeout = {int(milliseconds)}")

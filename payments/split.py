@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pricing.money import round_half_up
+
 OWNER_FIRST_REASONS = frozenset({"cancellation", "early_exit", "hold_expired"})
 
 
@@ -23,11 +25,6 @@ OWNER_FIRST_REASONS = frozenset({"cancellation", "early_exit", "hold_expired"})
 class Split:
     owner: int
     platform: int
-
-
-def round_half_up_div(numerator: int, denominator: int) -> int:
-    """``numerator / denominator`` rounded half-up, for non-negative integers."""
-    return (2 * numerator + denominator) // (2 * denominator)
 
 
 def refund_split(
@@ -47,7 +44,7 @@ def refund_split(
     if reason in OWNER_FIRST_REASONS:
         owner = min(amount, owner_left)
         return Split(owner=owner, platform=amount - owner)
-    platform = min(round_half_up_div(amount * payment_platform, payment_amount), platform_left, amount)
+    platform = min(round_half_up(amount * payment_platform, payment_amount), platform_left, amount)
     owner = amount - platform
     if owner > owner_left:  # the owner's share is used up: the rest comes from the platform's
         owner, platform = owner_left, amount - owner_left

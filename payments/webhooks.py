@@ -20,10 +20,12 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from app.db import set_lock_timeout
+
 from .models import Payment, Refund, WebhookEvent, WebhookOutcome
 from .providers import provider_get
 from .providers.base import ProviderPayment, ProviderRefund, WebhookNotice
-from .services import payment_apply_provider_state, refund_apply_provider_state, set_lock_timeout
+from .services import payment_apply_provider_state, refund_apply_provider_state
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,15 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
-__all__ = ["Factor", "apply_multiplier", "percent_of", "round_half_up", "to_decimal", "to_fraction"]
+__all__ = [
+    "Factor",
+    "apply_multiplier",
+    "format_money",
+    "percent_of",
+    "round_half_up",
+    "to_decimal",
+    "to_fraction",
+]
 
 #: Anything the helpers accept as an exact factor. ``float`` is accepted only through ``str()``.
 Factor = Decimal | Fraction | int | str | float
@@ -94,3 +102,43 @@ def percent_of(amount: int, percent: Factor) -> int:
     if factor < 0:
         raise ValueError("percent must be non-negative")
     return round_half_up(amount * factor.numerator, factor.denominator * 100)
+
+
+# ---------------------------------------------------------------------------- display
+
+CURRENCY_SYMBOLS: dict[str, str] = {"INR": "₹", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+# ISO 4217 minor-unit exponents other than the default 2. Amounts everywhere are in ISO minor units
+# (a JPY amount of 500 is ¥500, a KWD amount of 1500 is KWD 1.500).
+CURRENCY_EXPONENTS: dict[str, int] = {
+    **dict.fromkeys(("JPY", "KRW", "VND", "CLP", "ISK", "PYG", "UGX", "XAF", "XOF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
+DEFAULT_EXPONENT = 2
+
+
+def _group_indian(number: int) -> str:
+    """Indian digit grouping: the last three digits, then pairs (``12345678`` → ``1,23,45,678``)."""
+    digits = str(number)
+    head, tail = digits[:-3], digits[-3:]
+    pairs: list[str] = []
+    while len(head) > 2:
+        pairs.insert(0, head[-2:])
+        head = head[:-2]
+    return ",".join(part for part in (head, *pairs, tail) if part)
+
+
+def format_money(amount: int, currency: str) -> str:
+    """Minor units for people (the one formatting of the platform: emails, receipts):
+    ``format_money(12345678, "INR") == "₹1,23,456.78"``, ``format_money(445000, "USD") == "$4,450.00"``,
+    ``format_money(-500, "EUR") == "-€5.00"``, ``format_money(1234, "CHF") == "CHF 12.34"``.
+
+    The sign goes before the symbol; currencies without a symbol here print their ISO code and a space.
+    INR uses Indian grouping (lakh, crore), every other currency groups by thousands.
+    """
+    exponent = CURRENCY_EXPONENTS.get(currency, DEFAULT_EXPONENT)
+    major, minor = divmod(abs(amount), 10**exponent)
+    grouped = _group_indian(major) if currency == "INR" else f"{major:,}"
+    number = f"{grouped}.{minor:0{exponent}d}" if exponent else grouped
+    sign = "-" if amount < 0 else ""
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{currency} {number}"

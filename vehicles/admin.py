@@ -34,6 +34,20 @@ def plate_index_for_search(term: str) -> str | None:
         return None
 
 
+class PlateSearchMixin:
+    """Admin search that also finds rows by exact licence plate (any spelling) through the
+    ``plate_index`` blind index column; plates themselves are never searchable."""
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+        index = plate_index_for_search(search_term) if search_term else None
+        if index is not None:
+            results |= queryset.filter(plate_index=index)
+        return results, may_have_duplicates
+
+
 class VehicleAdminForm(forms.ModelForm):
     """Checks the service rules up front so the admin shows them as form errors; the services check
     them again under lock when saving (``VehicleAdmin.save_model``)."""

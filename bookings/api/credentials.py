@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
+from app.api.helpers import request_user as _user
 from app.api.openapi import ClientErrorResponseSerializer
 from bookings import selectors
 from bookings.credentials import credential_issue, public_jwks, signing_keys_from_settings
@@ -84,11 +84,6 @@ class JsonErrorsAutoSchema(AutoSchema):
         if media_types is None and int(status_code) >= 400:
             media_types = [renderers.JSONRenderer.media_type]
         return super()._get_response_for_code(serializer, status_code, media_types, direction)
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 # ---------------------------------------------------------------------------------------- credential

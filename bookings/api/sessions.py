@@ -7,7 +7,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
+from app.api.helpers import request_user as _user
 from app.api.openapi import ClientErrorResponseSerializer
 from app.exceptions import ApplicationError, NotFoundError
 from bookings import sessions
@@ -39,11 +39,6 @@ class DriveInCredentialSerializer(serializers.Serializer):
 class DriveInOutputSerializer(serializers.Serializer):
     booking = StaffBookingOutputSerializer()
     credential = DriveInCredentialSerializer()
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 class DriveInApi(generics.GenericAPIView):

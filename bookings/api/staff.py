@@ -5,8 +5,6 @@ Thin: validate, call one service/selector, serialize. Plates are shown to member
 bookings) but never logged.
 """
 
-from typing import Any
-
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
@@ -14,8 +12,9 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
 from accounts.selectors import organization_get
+from app.api.helpers import request_user as _user
+from app.api.helpers import validated as _validated
 from app.api.openapi import ClientErrorResponseSerializer
 from bookings import selectors, services, staff_services
 from bookings.models import Booking
@@ -26,17 +25,6 @@ CONFLICT = OpenApiResponse(
     ClientErrorResponseSerializer,
     description="`spot_unavailable`, `invalid_transition`, `check_in_too_early` or `resource_busy`.",
 )
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _validated(serializer_class: Any, data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 # ---------------------------------------------------------------------------------------- serializers

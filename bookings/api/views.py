@@ -1,7 +1,5 @@
 """Driver booking endpoints. Thin: validate, call one service/selector, serialize."""
 
-from typing import Any
-
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
@@ -9,7 +7,8 @@ from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
+from app.api.helpers import request_user as _user
+from app.api.helpers import validated as _validated
 from app.api.openapi import ClientErrorResponseSerializer
 from app.exceptions import ApplicationError
 from bookings import selectors, services
@@ -35,17 +34,6 @@ CONFLICT = OpenApiResponse(
     ClientErrorResponseSerializer,
     description="`spot_unavailable`, `invalid_transition`, `quote_expired`, `no_pricing_rule` or `resource_busy`.",
 )
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _validated(serializer_class: Any, data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 @extend_validation_errors(["invalid_plate"], field_name="plate", methods=["get"])

@@ -11,9 +11,9 @@ from django_celery_beat.models import PeriodicTask
 from kombu.exceptions import OperationalError
 
 from bookings import outbox, services, tasks
-from bookings.emails import format_money
 from bookings.exceptions import SpotUnavailableError
 from bookings.models import OutboxKind, OutboxMessage
+from pricing.money import format_money
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,9 @@ from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
 from accounts.selectors import MANAGER_ROLES
+from app.api.helpers import request_user as _user
+from app.api.helpers import validated as _validated
 from app.api.openapi import ClientErrorResponseSerializer
 from gates import selectors, services
 from gates.auth import GateDevice, GateKeyAuthentication, GateThrottle, IsGateDevice
@@ -44,12 +45,6 @@ from .serializers import (
 )
 
 ERROR = OpenApiResponse(ClientErrorResponseSerializer)
-
-
-def _validated(serializer_class: Any, data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 class _DeviceApi(generics.GenericAPIView):
@@ -213,11 +208,6 @@ class GateEventBatchApi(_DeviceApi):
 
 
 # ---------------------------------------------------------------------------- staff
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 class GateListCreateApi(generics.GenericAPIView):

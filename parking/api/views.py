@@ -15,6 +15,8 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from accounts.selectors import ALL_ROLES, MANAGER_ROLES, organization_get
+from app.api.helpers import request_user as _user
+from app.api.helpers import validated as _validated
 from app.api.openapi import ClientErrorResponseSerializer
 from app.exceptions import ApplicationError, NotFoundError
 from parking import pricing_hooks, selectors, services
@@ -51,19 +53,8 @@ CONFLICT = OpenApiResponse(ClientErrorResponseSerializer, description="Has curre
 STAFF_SPOT_FIELDS = frozenset({"status", "ev_charger_status"})
 
 
-def _validated(serializer_class: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 def _actor(request: Request) -> User | None:
     return request.user if isinstance(request.user, User) else None
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _requirements(query: dict[str, Any]) -> SpotRequirements:

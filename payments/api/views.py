@@ -15,8 +15,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
 from accounts.selectors import organization_get
+from app.api.helpers import request_user as _user
+from app.api.helpers import validated as _validated
 from app.api.openapi import ClientErrorResponseSerializer
 from app.exceptions import ApplicationError
 from bookings import selectors as booking_selectors
@@ -26,8 +27,6 @@ from payments.models import Payment, PaymentPurpose, PaymentStatus
 from payments.providers import provider_get, providers_available
 from payments.providers.base import WebhookSignatureError
 from payments.receipts import receipt_number, receipt_pdf
-from pricing.models import PassProduct
-from vehicles.models import Vehicle
 
 from .serializers import (
     CashPaymentInputSerializer,
@@ -54,17 +53,6 @@ PROVIDER_ERRORS = {
     402: OpenApiResponse(ClientErrorResponseSerializer, description="`provider_declined`: the provider refused."),
     503: OpenApiResponse(ClientErrorResponseSerializer, description="`provider_unavailable`: try again later."),
 }
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _validated(serializer_class: Any, data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 class PaymentFilter(filters.FilterSet):
@@ -177,18 +165,8 @@ class PassPurchaseApi(generics.GenericAPIView):
     def post(self, request: Request) -> Response:
         driver = _user(request)
         data = _validated(PassPurchaseInputSerializer, request.data)
-        product = (
-            PassProduct.objects.select_related("facility")
-            .filter(pk=data["product"], facility__is_published=True)
-            .first()
-        )
-        if product is None:
-            raise ApplicationError("No such pass on sale.", code="does_not_exist", attr="product")
-        vehicle = None
-        if data.get("vehicle"):
-            vehicle = Vehicle.objects.filter(pk=data["vehicle"], owner=driver).first()
-            if vehicle is None:
-                raise ApplicationError("No such vehicle among yours.", code="does_not_exist", attr="vehicle")
+        product = selectors.pass_product_for_sale(product_id=data["product"])
+        vehicle = selectors.vehicle_get_own(driver=driver, vehicle_id=data["vehicle"]) if data.get("vehicle") else None
         payment, client = services.payment_pass_create(
             product=product,
             driver=driver,
@@ -239,15 +217,7 @@ class RazorpayVerifyApi(generics.GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         data = _validated(RazorpayVerifyInputSerializer, request.data)
-        payment = (
-            selectors.payment_list_visible(actor=_user(request))
-            .filter(provider="razorpay", provider_payment_id=data["razorpay_order_id"], driver=_user(request))
-            .first()
-        )
-        if payment is None:
-            raise ApplicationError(
-                "No such Razorpay order among your payments.", code="does_not_exist", attr="razorpay_order_id"
-            )
+        payment = selectors.payment_get_razorpay_order(driver=_user(request), order_id=data["razorpay_order_id"])
         provider = provider_get("razorpay")
         state = provider.verify_checkout(  # type: ignore[attr-defined]
             order_id=data["razorpay_order_id"],
@@ -375,21 +345,9 @@ class CashPaymentApi(generics.GenericAPIView):
     def post(self, request: Request) -> Response:
         actor = _user(request)
         data = _validated(CashPaymentInputSerializer, request.data)
-        booking = (
-            booking_selectors.booking_list_visible(actor=actor)
-            .filter(pk=data["booking"], organization_id__in=_member_org_ids(actor))
-            .first()
-        )
-        if booking is None:
-            raise ApplicationError("No such booking in your organizations.", code="does_not_exist", attr="booking")
+        booking = selectors.booking_get_for_cash(actor=actor, booking_id=data["booking"])
         payment = services.payment_record_cash(booking=booking, actor=actor, amount=data.get("amount"))
         return Response(PaymentOutputSerializer(payment).data, status=status.HTTP_201_CREATED)
-
-
-def _member_org_ids(actor: User) -> Any:
-    from accounts.selectors import organization_ids_for
-
-    return organization_ids_for(actor=actor)
 
 
 class ReceiptPdfApi(generics.GenericAPIView):

@@ -26,6 +26,7 @@ from parking.tests.factories import make_facility, make_spot, make_zone
 from payments import receipts
 from payments.models import Payment, PaymentPurpose, PaymentStatus
 from pricing import services as pricing_services
+from pricing.money import format_money
 
 pytestmark = pytest.mark.django_db
 
@@ -170,7 +171,7 @@ def _page_count(pdf: bytes) -> int:
     ],
 )
 def test_money_uses_symbols_grouping_and_exponents(amount, currency, expected):
-    assert receipts.money(amount, currency) == expected
+    assert format_money(amount, currency) == expected
 
 
 def test_vendored_font_has_the_rupee_glyph():

@@ -13,7 +13,8 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
+from app.api.helpers import request_user as _user
+from app.api.helpers import validated as _validated
 from parking.hours import validate_operating_hours
 from parking.models import Facility, FacilityKind, SpotSize, validate_timezone
 from pricing import listings
@@ -201,17 +202,6 @@ SCOPE_NOTE = (
     "Your listings are the facilities of the host organizations where you are owner or manager; anyone "
     "else's listing is a 404."
 )
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _validated(serializer_class: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _input(serializer_class: Any, data: Any, **kwargs: Any) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from accounts.selectors import MANAGER_ROLES, organization_get
+from app.api.helpers import request_user as _user
+from app.api.helpers import validated as _validated
 from app.exceptions import ApplicationError, NotFoundError
 from parking import selectors as parking_selectors
 from parking.models import Facility, Spot, Zone
@@ -41,17 +43,6 @@ RULE_EXAMPLES = [
     )
     for strategy, config in STRATEGY_EXAMPLES.items()
 ]
-
-
-def _validated(serializer_class: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _facility_for_write(request: Request, facility_id: int) -> Facility:
