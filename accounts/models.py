@@ -153,6 +153,10 @@ class AuditAction(models.TextChoices):
     GATE_KEY_ROTATED = "gate_key_rotated", "Gate key issued or rotated"
     GATE_KEY_REVOKED = "gate_key_revoked", "Gate keys revoked"
     GATE_REMOTE_OPEN = "gate_remote_open", "Gate opened remotely"
+    VIOLATION_WAIVED = "violation_waived", "Violation waived"
+    VIOLATION_ESCALATED = "violation_escalated", "Violation escalated"
+    VIOLATION_REOPENED = "violation_reopened", "Violation reopened"
+    DISPUTE_RESOLVED = "dispute_resolved", "Dispute resolved"
 
 
 @pgtrigger.register(

@@ -31,6 +31,29 @@ _KINDS: dict[str, tuple[str, str, str]] = {
     OutboxKind.BOOKING_CONFIRMED: ("pass", "is confirmed", "Your parking is confirmed."),
     OutboxKind.BOOKING_CANCELLED: ("cancelled", "is cancelled", "Your parking has been cancelled."),
     OutboxKind.BOOKING_REMINDER: ("pass", "starts soon", "Your parking starts soon."),
+    OutboxKind.BOOKING_ENDING: ("notice", "ends soon", "Your parking ends soon."),
+    OutboxKind.NO_SHOW: ("notice", "was released", "You did not arrive: your parking was released."),
+    OutboxKind.OVERSTAY: ("notice", "has ended", "Your parking time is over."),
+}
+
+# What the "notice" template says under the booking details, per kind.
+_NOTICES: dict[str, str] = {
+    OutboxKind.BOOKING_ENDING: "Please leave by the end time, or extend the booking in the app before it ends.",
+    OutboxKind.NO_SHOW: (
+        "Nobody checked in by the end of the arrival grace period, so the spot was released. A no-show fee "
+        "may apply under the facility's policy; it appears in your payments. If you still arrive, the booking "
+        "is given back to you if a suitable spot is free."
+    ),
+    OutboxKind.OVERSTAY: (
+        "Your booking has ended and its grace period is over. Overstay time is charged when you leave "
+        "(at the facility's overstay rate, plus any admin fee); staying much longer may lead to a fine."
+    ),
+}
+
+# Notices that only make sense while the booking is still in this status (else skipped when due).
+_STILL: dict[str, str] = {
+    OutboxKind.BOOKING_REMINDER: BookingStatus.CONFIRMED,
+    OutboxKind.BOOKING_ENDING: BookingStatus.CHECKED_IN,
 }
 
 
@@ -61,11 +84,11 @@ def booking_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
     and reminders. ``None`` when it no longer applies (a reminder for a booking that is not confirmed
     any more)."""
     booking = Booking.objects.select_related("facility", "spot").filter(pk=message.booking_id).get()
-    if message.kind == OutboxKind.BOOKING_REMINDER and booking.status != BookingStatus.CONFIRMED:
+    if message.kind in _STILL and booking.status != _STILL[message.kind]:
         return None
     template, state, headline = _KINDS[message.kind]
     with_pass = template == "pass"
-    context = {**_context(booking, with_pass=with_pass), "headline": headline}
+    context = {**_context(booking, with_pass=with_pass), "headline": headline, "notice": _NOTICES.get(message.kind)}
     email = EmailMultiAlternatives(
         subject=f"Your parking at {booking.facility.name} {state} — {booking.reference}",
         body=render_to_string(f"bookings/email/{template}.txt", context),

@@ -31,11 +31,13 @@ ACTIVE_STATUSES: tuple[str, ...] = (BookingStatus.PENDING_PAYMENT, BookingStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
     BookingStatus.PENDING_PAYMENT: frozenset({BookingStatus.CONFIRMED, BookingStatus.EXPIRED, BookingStatus.CANCELLED}),
     BookingStatus.CONFIRMED: frozenset({BookingStatus.CHECKED_IN, BookingStatus.CANCELLED, BookingStatus.NO_SHOW}),
-    BookingStatus.CHECKED_IN: frozenset({BookingStatus.COMPLETED}),
+    # Cancelled while parked only with a full refund, when the spot was occupied (bookings/issues.py).
+    BookingStatus.CHECKED_IN: frozenset({BookingStatus.COMPLETED, BookingStatus.CANCELLED}),
     BookingStatus.COMPLETED: frozenset(),
     BookingStatus.EXPIRED: frozenset(),
     BookingStatus.CANCELLED: frozenset(),
-    BookingStatus.NO_SHOW: frozenset(),
+    # A late driver gets the booking back if a compatible spot is still free (booking_check_in).
+    BookingStatus.NO_SHOW: frozenset({BookingStatus.CHECKED_IN}),
 }
 
 
@@ -104,6 +106,9 @@ class Booking(models.Model):
     )
     overstay_amount = models.PositiveIntegerField(
         null=True, blank=True, help_text="Set at check-out after the end plus the overstay grace."
+    )
+    no_show_fee = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Set when released as a no-show (the facility's no-show fee percentage)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -180,24 +185,37 @@ class OutboxKind(models.TextChoices):
     BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
     BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
     BOOKING_REMINDER = "booking_reminder", "Booking reminder"
+    BOOKING_ENDING = "booking_ending", "Booking ending soon"
+    NO_SHOW = "no_show", "No-show recorded"
+    OVERSTAY = "overstay", "Overstay notice"
 
 
-class OutboxMessage(models.Model):
-    """An email to send after the booking's transaction commits (ARCHITECTURE §6).
+class EmailOutboxBase(models.Model):
+    """An email to send after its transaction commits (ARCHITECTURE §6), sent by ``bookings.outbox``
+    (``outbox_send_row``), retried with back-off. ``sent_at`` set means sent: never again. Higher
+    apps (enforcement notices) keep their own outbox tables on this base."""
 
-    Written in the booking's transaction (so it exists exactly when the booking change does); sent by
-    ``bookings.outbox`` from a task kicked on commit, or by the every-minute beat job when the broker
-    was down. ``sent_at`` set means sent: never again.
-    """
-
-    kind = models.CharField(max_length=32, choices=OutboxKind.choices)
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="outbox_messages")
     to_email = models.EmailField()
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class OutboxMessage(EmailOutboxBase):
+    """An email about a booking.
+
+    Written in the booking's transaction (so it exists exactly when the booking change does); sent by
+    ``bookings.outbox`` from a task kicked on commit, or by the every-minute beat job when the broker
+    was down.
+    """
+
+    kind = models.CharField(max_length=32, choices=OutboxKind.choices)
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="outbox_messages")
 
     class Meta:
         ordering = ("created_at", "id")
@@ -210,3 +228,48 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.to_email}"
+
+
+class IssueKind(models.TextChoices):
+    SPOT_OCCUPIED = "spot_occupied", "Spot occupied"
+    ACCESS_PROBLEM = "access_problem", "Access problem"
+    OTHER = "other", "Other"
+
+
+class IssueOutcome(models.TextChoices):
+    MOVED = "moved", "Moved to another spot"
+    CANCELLED = "cancelled", "Cancelled with a full refund"
+    REPORTED = "reported", "Reported to staff"
+
+
+class IssueReport(models.Model):
+    """A problem a driver reported on site; staff are alerted (``StaffAlert``) whatever the outcome."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="issue_reports")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", editable=False)
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=IssueKind.choices)
+    note = models.CharField(max_length=1000, blank=True)
+    outcome = models.CharField(max_length=10, choices=IssueOutcome.choices)
+    from_spot = models.ForeignKey(Spot, on_delete=models.PROTECT, related_name="+")
+    to_spot = models.ForeignKey(Spot, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    handled_at = models.DateTimeField(null=True, blank=True, help_text="Set by staff once dealt with.")
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.booking_id} ({self.outcome})"
+
+
+class StaffAlert(EmailOutboxBase):
+    """An email to one member of the facility's organization about a reported issue."""
+
+    report = models.ForeignKey(IssueReport, on_delete=models.CASCADE, related_name="alerts")
+
+    class Meta:
+        ordering = ("created_at", "id")
+
+    def __str__(self) -> str:
+        return f"alert {self.report_id} → {self.to_email}"

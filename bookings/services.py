@@ -31,7 +31,7 @@ from pricing.selectors import fee_policy_for, rule_select, rules_for_facilities
 from pricing.services import QuoteRequest, discount_redeem, quote_create
 from vehicles.models import Vehicle, VehicleType
 
-from .events import BOOKING_CANCELLED, BOOKING_CHECKED_OUT, booking_event_publish
+from .events import BOOKING_CANCELLED, BOOKING_CHECKED_OUT, BOOKING_NO_SHOW, booking_event_publish, overstay_adjust
 from .exceptions import (
     InvalidTransitionError,
     QuoteExpiredError,
@@ -39,8 +39,17 @@ from .exceptions import (
     SpotUnavailableError,
     VehicleDoesNotFitError,
 )
-from .models import ACTIVE_STATUSES, TRANSITIONS, Booking, BookingEvent, BookingSource, BookingStatus, OutboxKind
-from .outbox import outbox_enqueue
+from .models import (
+    ACTIVE_STATUSES,
+    TRANSITIONS,
+    Booking,
+    BookingEvent,
+    BookingKind,
+    BookingSource,
+    BookingStatus,
+    OutboxKind,
+)
+from .outbox import outbox_enqueue, outbox_enqueue_once
 
 HOLD_DURATION = timedelta(minutes=15)
 LOCK_TIMEOUT_MS = 3000
@@ -320,7 +329,7 @@ def cancellation_preview(*, booking: Booking, at: datetime | None = None) -> Can
     at = at or timezone.now()
     if booking.status == BookingStatus.PENDING_PAYMENT:
         return CancellationTerms(refund_amount=0, kept_amount=0, free=True)
-    if BookingStatus.CANCELLED not in TRANSITIONS[booking.status]:
+    if booking.status == BookingStatus.CHECKED_IN or BookingStatus.CANCELLED not in TRANSITIONS[booking.status]:
         raise InvalidTransitionError(f"A {booking.status} booking cannot be cancelled.")
     facility = booking.facility
     if at <= booking.start - timedelta(minutes=facility.free_cancellation_minutes):
@@ -330,12 +339,21 @@ def cancellation_preview(*, booking: Booking, at: datetime | None = None) -> Can
     return CancellationTerms(refund_amount=booking.total - kept, kept_amount=kept, free=False)
 
 
-def booking_cancel(*, booking_id: uuid.UUID, actor: User, reason: str = "") -> tuple[Booking, CancellationTerms]:
-    """Cancel with exactly the previewed refund (recorded; the payments issue executes it)."""
+def booking_cancel(
+    *, booking_id: uuid.UUID, actor: User, reason: str = "", full_refund: bool = False
+) -> tuple[Booking, CancellationTerms]:
+    """Cancel with exactly the previewed refund (recorded; payments executes it). ``full_refund``:
+    the platform's own failure (the spot was occupied on arrival): everything back, and a parked
+    booking may be cancelled too."""
     with transaction.atomic():
         _set_lock_timeout()
         booking = _lock_booking(booking_id)
-        terms = cancellation_preview(booking=booking)
+        if full_refund and booking.status in (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN):
+            terms = CancellationTerms(refund_amount=booking.total, kept_amount=0, free=True)
+        elif booking.status == BookingStatus.CHECKED_IN:
+            raise InvalidTransitionError("A parked booking cannot be cancelled; check out instead.")
+        else:
+            terms = cancellation_preview(booking=booking)
         previous = _transition(booking, BookingStatus.CANCELLED)
         booking.cancellation_reason = reason
         booking.refund_amount = terms.refund_amount
@@ -397,18 +415,73 @@ class CheckInTooEarlyError(InvalidTransitionError):
 
 def booking_check_in(*, booking_id: uuid.UUID, actor: User | None, at: datetime | None = None) -> Booking:
     """``confirmed`` → ``checked_in`` from the facility's early check-in window on (the app path;
-    gates call the same service)."""
+    gates call the same service). A ``no_show`` booking whose window has not ended is given back if
+    its spot, or another compatible one of the facility, is free for the rest of the window (the
+    window then starts now; the no-show settlement stands); else 409 ``spot_unavailable``."""
     at = at or timezone.now()
-    with transaction.atomic():
-        _set_lock_timeout()
-        booking = _lock_booking(booking_id)
-        opens = booking.start - timedelta(minutes=booking.facility.early_checkin_minutes)
-        if booking.status == BookingStatus.CONFIRMED and at < opens:
-            raise CheckInTooEarlyError(f"Check-in opens at {opens.isoformat()}.")
-        previous = _transition(booking, BookingStatus.CHECKED_IN)
-        booking.checked_in_at = at
-        booking.save(update_fields=["status", "checked_in_at", "updated_at"])
-        _record(booking, from_status=previous, actor=actor)
+    try:
+        with transaction.atomic():
+            _set_lock_timeout()
+            booking = _lock_booking(booking_id)
+            if booking.status == BookingStatus.NO_SHOW:
+                previous = _reinstate(booking, at)
+            else:
+                opens = booking.start - timedelta(minutes=booking.facility.early_checkin_minutes)
+                if booking.status == BookingStatus.CONFIRMED and at < opens:
+                    raise CheckInTooEarlyError(f"Check-in opens at {opens.isoformat()}.")
+                previous = _transition(booking, BookingStatus.CHECKED_IN)
+            booking.checked_in_at = at
+            booking.save(update_fields=["status", "checked_in_at", "start", "spot", "zone", "updated_at"])
+            _record(booking, from_status=previous, actor=actor)
+    except IntegrityError as exc:
+        if _is_overlap_violation(exc):
+            raise SpotUnavailableError() from exc
+        raise
+    transaction.on_commit(lambda: facility_cache_bump(booking.facility_id))
+    return booking
+
+
+def _reinstate(booking: Booking, at: datetime) -> str:
+    """A late arrival on a released booking (row locked): claim its spot or another compatible free
+    one for ``[at, end)``. The spot lock is taken after the booking's here, so only ``SKIP LOCKED``
+    (never a wait) is used on spots, which cannot deadlock with the spot → booking order elsewhere."""
+    if at >= booking.end:
+        raise InvalidTransitionError("The booking's window has ended.")
+    requirements = SpotRequirements(vehicle_type=booking.vehicle_type)
+    free = availability.spots_free(start=at, end=booking.end, requirements=requirements).filter(
+        facility_id=booking.facility_id
+    )
+    candidates = sorted(free, key=lambda spot: (spot.pk != booking.spot_id, spot.zone_id != booking.zone_id, spot.pk))
+    for candidate in candidates:
+        locked = Spot.objects.select_for_update(skip_locked=True).filter(pk=candidate.pk).first()
+        if (
+            locked is not None
+            and availability.spots_free(start=at, end=booking.end, requirements=requirements)
+            .filter(pk=locked.pk)
+            .exists()
+        ):
+            booking.spot, booking.zone_id, booking.start = locked, locked.zone_id, max(booking.start, at)
+            return _transition(booking, BookingStatus.CHECKED_IN)
+    raise SpotUnavailableError("The spot was released and no compatible spot is free now.")
+
+
+def booking_mark_no_show(*, booking_id: uuid.UUID, at: datetime) -> Booking | None:
+    """``confirmed`` reservation not checked in by start + the facility's arrival grace → ``no_show``:
+    the spot is free again, the no-show fee (the facility's percentage of the discounted parking
+    amount, half-up) is recorded for payments to settle, and the driver is emailed. Call inside a
+    transaction that holds the booking's lock (the release job); ``None`` if it no longer applies."""
+    booking = Booking.objects.select_related("facility").get(pk=booking_id)
+    deadline = booking.start + timedelta(minutes=booking.facility.reservation_grace_minutes)
+    if booking.status != BookingStatus.CONFIRMED or booking.kind != BookingKind.RESERVATION or at <= deadline:
+        return None
+    previous = _transition(booking, BookingStatus.NO_SHOW)
+    booking.no_show_fee = percent_of(
+        booking.parking_amount - booking.discount_amount, booking.facility.no_show_fee_percent
+    )
+    booking.save(update_fields=["status", "no_show_fee", "updated_at"])
+    _record(booking, from_status=previous, actor=None, reason="not checked in by the end of the arrival grace")
+    outbox_enqueue_once(kind=OutboxKind.NO_SHOW, booking=booking)
+    booking_event_publish(BOOKING_NO_SHOW, booking, None)
     transaction.on_commit(lambda: facility_cache_bump(booking.facility_id))
     return booking
 
@@ -465,8 +538,8 @@ def overstay_charge(*, booking: Booking, at: datetime) -> int:
         return 0
     if facility.overstay_rate_per_hour:
         started_hours = -(-int((at - booking.end).total_seconds()) // 3600)
-        return started_hours * facility.overstay_rate_per_hour
-    return _rule_price(booking, booking.end, at)
+        return overstay_adjust(booking, started_hours * facility.overstay_rate_per_hour, at)
+    return overstay_adjust(booking, _rule_price(booking, booking.end, at), at)
 
 
 def booking_check_out(*, booking_id: uuid.UUID, actor: User | None, at: datetime | None = None) -> Booking:

@@ -26,7 +26,7 @@ def _spot_not_in_facility() -> ApplicationError:
     return ApplicationError("The spot is not in this booking's facility.", code="invalid", attr="spot")
 
 
-def booking_move(*, booking_id: uuid.UUID, actor: User, spot_id: int) -> Booking:
+def booking_move(*, booking_id: uuid.UUID, actor: User, spot_id: int, reason: str = "") -> Booking:
     """Move an active booking to another free, compatible spot of the same facility.
 
     In one transaction: lock both spot rows (primary-key order), then the booking; check the booking
@@ -78,7 +78,7 @@ def booking_move(*, booking_id: uuid.UUID, actor: User, spot_id: int) -> Booking
                 from_status=booking.status,
                 to_status=booking.status,
                 actor=actor,
-                reason=f"moved from {source.code} to {target.code}",
+                reason=f"moved from {source.code} to {target.code}" + (f": {reason}" if reason else ""),
             )
     except IntegrityError as exc:
         if _is_overlap_violation(exc):

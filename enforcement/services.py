@@ -14,14 +14,12 @@ from pricing import selectors as pricing_selectors
 from vehicles.models import Vehicle
 from vehicles.plates import normalize_plate, plate_blind_index
 
-from .models import CheckOutcome, EnforcementCheck, PenaltyPolicy
-
-DEFAULT_GRACE_MINUTES = 15
+from .models import CheckOutcome, EnforcementCheck
 
 
 def grace_for(facility: Facility) -> timedelta:
-    minutes = PenaltyPolicy.objects.filter(facility=facility).values_list("overstay_grace_minutes", flat=True).first()
-    return timedelta(minutes=DEFAULT_GRACE_MINUTES if minutes is None else minutes)
+    """The facility's overstay grace (its own policy field)."""
+    return timedelta(minutes=facility.overstay_grace_minutes)
 
 
 @dataclass(frozen=True)

@@ -6,4 +6,9 @@ class GatesConfig(AppConfig):
     name = "gates"
 
     def ready(self) -> None:
+        from app.cleanup import register_cleanup
+
         from . import schema  # noqa: F401 - registers the device key scheme with drf-spectacular
+        from .retention import gate_events_purge
+
+        register_cleanup("gate_events", gate_events_purge)

@@ -287,6 +287,13 @@ def _entry(gate: Gate, occurred_at: datetime, credential: Credential) -> _Outcom
 
 
 def _admit(gate: Gate, booking: Booking, occurred_at: datetime, plate_index: str = "") -> _Outcome:
+    if booking.status == BookingStatus.NO_SHOW and occurred_at < booking.end:
+        # Released as a no-show: the late driver gets it back if a compatible spot is still free.
+        try:
+            booking = booking_services.booking_check_in(booking_id=booking.pk, actor=None, at=occurred_at)
+        except ConflictError:
+            return _deny("no_show", booking=booking, plate_index=plate_index)
+        return _open("ok", booking=booking, plate_index=plate_index)
     status_reasons: dict[str, str] = {
         BookingStatus.CANCELLED: "booking_cancelled",
         BookingStatus.EXPIRED: "booking_expired",

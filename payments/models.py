@@ -131,6 +131,7 @@ class RefundReason(models.TextChoices):
     GOODWILL = "goodwill", "Goodwill"
     DISPUTE = "dispute", "Dispute"
     HOLD_EXPIRED = "hold_expired", "Paid after the hold expired"
+    NOT_OWED = "not_owed", "No longer owed (fine waived or cancelled, fee withdrawn)"
 
 
 class RefundStatus(models.TextChoices):

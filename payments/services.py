@@ -29,6 +29,7 @@ from pricing.models import PassProduct
 from vehicles.models import Vehicle
 
 from . import ledger, tasks
+from .events import payment_succeeded_publish
 from .models import (
     FINAL_STATUSES,
     STATUS_RANK,
@@ -290,6 +291,9 @@ def _succeed(payment: Payment, booking: Booking | None) -> None:
     if payment.purpose == PaymentPurpose.PASS and payment.pass_purchase_id is not None:
         pricing_services.pass_activate(pass_id=payment.pass_purchase_id)
         return
+    if not payment_succeeded_publish(payment):
+        _reserve_refund(payment, amount=payment.amount, reason=RefundReason.NOT_OWED, actor=None, note="no longer owed")
+        return
     if booking is None or payment.purpose not in BOOKING_PURPOSES:
         return
     if booking.status == BookingStatus.PENDING_PAYMENT:
@@ -470,8 +474,11 @@ def refund_apply_provider_state(*, refund_id: uuid.UUID, state: ProviderRefund) 
 def on_booking_event(event: str, booking: Booking, actor: User | None) -> None:
     """bookings.events listener (runs inside the booking's transaction, booking locked): refund a
     cancellation or an early exit from the booking's succeeded payments, newest first."""
-    from bookings.events import BOOKING_CANCELLED, BOOKING_CHECKED_OUT
+    from bookings.events import BOOKING_CANCELLED, BOOKING_CHECKED_OUT, BOOKING_NO_SHOW
 
+    if event == BOOKING_NO_SHOW:
+        _settle_no_show(booking, actor)
+        return
     if event == BOOKING_CANCELLED:
         amount, reason = booking.refund_amount or 0, RefundReason.CANCELLATION
     elif event == BOOKING_CHECKED_OUT:
@@ -492,29 +499,100 @@ def on_booking_event(event: str, booking: Booking, actor: User | None) -> None:
             amount -= part
 
 
+def _settle_no_show(booking: Booking, actor: User | None) -> None:
+    """A no-show (booking locked): a paid booking keeps the fee and refunds the rest of the
+    (discounted) parking amount, never the platform's fees (``no_show_adjustment``); an unpaid one
+    (pay on exit) gets a payment request for the fee. Runs once: the status change happens once."""
+    fee = booking.no_show_fee or 0
+    payments = list(
+        Payment.objects.select_for_update()
+        .filter(booking=booking, purpose__in=BOOKING_PURPOSES, status=PaymentStatus.SUCCEEDED)
+        .order_by("-succeeded_at")
+    )
+    if not payments:
+        if fee > 0:
+            payment_request_fee(booking=booking, purpose=PaymentPurpose.NO_SHOW_FEE, amount=fee)
+        return
+    amount = max(0, booking.parking_amount - booking.discount_amount - fee)
+    for payment in payments:
+        part = min(amount, payment.refundable_amount, payment.owner_amount)
+        if part > 0:
+            _reserve_refund(
+                payment,
+                amount=part,
+                reason=RefundReason.NO_SHOW_ADJUSTMENT,
+                actor=actor,
+                note=f"no-show {booking.reference}",
+            )
+            amount -= part
+
+
 def payment_request_fee(
     *, booking: Booking, purpose: str, amount: int, owner_amount: int | None = None, description: str = ""
 ) -> Payment:
-    """An open payment request for a fee (overstay, no-show, a drive-in session …) on a booking; the
-    owner's in full unless ``owner_amount`` says otherwise (the platform gets the rest).
-    After commit a saved Stripe card is charged off-session when the driver has one; otherwise (or
-    when declined) the request stays open in the driver's payments until they pay it."""
-    payment = Payment.objects.create(
+    """An open payment request for a fee (overstay, no-show, a drive-in session …) on a booking; see
+    ``payment_request``."""
+    return payment_request(
         organization_id=booking.organization_id,
         driver=booking.driver,
+        currency=booking.currency,
+        purpose=purpose,
+        amount=amount,
+        owner_amount=owner_amount,
+        description=description or f"{PaymentPurpose(purpose).label} {booking.reference}",
+        booking=booking,
+    )
+
+
+def payment_request(
+    *,
+    organization_id: uuid.UUID,
+    driver: User | None,
+    currency: str,
+    purpose: str,
+    amount: int,
+    description: str,
+    owner_amount: int | None = None,
+    booking: Booking | None = None,
+) -> Payment:
+    """An open payment request (a fee or a fine, with or without a booking), the owner's in full
+    unless ``owner_amount`` says otherwise (the platform gets the rest). Runs in the caller's
+    transaction. After commit a saved Stripe card is charged off-session when the driver has one;
+    otherwise (or when declined) the request stays open in the driver's payments until they pay it."""
+    payment = Payment.objects.create(
+        organization_id=organization_id,
+        driver=driver,
         booking=booking,
         purpose=purpose,
-        description=description or f"{PaymentPurpose(purpose).label} {booking.reference}",
+        description=description[:200],
         amount=amount,
         owner_amount=amount if owner_amount is None else owner_amount,
         platform_amount=0 if owner_amount is None else amount - owner_amount,
-        currency=booking.currency,
+        currency=currency,
         provider="",
     )
-    if booking.driver_id is not None:
+    if driver is not None:
         payment_id = payment.pk
         transaction.on_commit(lambda: _kick_off_session(payment_id))
     return payment
+
+
+def payment_request_withdraw(*, payment_id: uuid.UUID, actor: User | None, note: str) -> Refund | None:
+    """The money a request asked for is no longer owed (a fine waived or cancelled). Runs in the
+    caller's transaction. An open request nobody started paying is cancelled; a succeeded one is
+    refunded in full (returned); one being paid right now is left alone: if it succeeds, the
+    ``payments.events`` listener says it is not owed and it is refunded then."""
+    payment = _lock_payment(payment_id)
+    if payment.status == PaymentStatus.CREATED and not payment.provider:
+        payment.status = PaymentStatus.CANCELLED
+        payment.failure_reason = note[:500]
+        payment.save(update_fields=["status", "failure_reason", "updated_at"])
+        return None
+    if payment.status == PaymentStatus.SUCCEEDED and payment.refundable_amount > 0:
+        return _reserve_refund(
+            payment, amount=payment.refundable_amount, reason=RefundReason.NOT_OWED, actor=actor, note=note
+        )
+    return None
 
 
 def _kick_off_session(payment_id: uuid.UUID) -> None:

@@ -4,10 +4,11 @@ The rule, also in docs/payments.md:
 
 * A refund of everything that is still refundable reverses whatever is left of both shares (a full
   cancellation gives back the fees too).
-* Policy refunds of parking time (``cancellation``, ``early_exit``, ``hold_expired`` partial) come out
+* Policy refunds of parking time (``cancellation``, ``early_exit``, ``hold_expired`` partial,
+  ``no_show_adjustment``) come out
   of the owner's share first: the platform keeps its fees, as the cancellation policy says; only what
   exceeds the owner's remaining share touches the platform's.
-* Any other partial refund (goodwill, dispute, no-show adjustment) is split in proportion to the
+* Any other partial refund (goodwill, dispute, not owed) is split in proportion to the
   payment's shares: platform part = round_half_up(amount × platform_amount / payment amount), capped by
   what is left of each share; the owner part is the rest.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 from pricing.money import round_half_up
 
-OWNER_FIRST_REASONS = frozenset({"cancellation", "early_exit", "hold_expired"})
+OWNER_FIRST_REASONS = frozenset({"cancellation", "early_exit", "hold_expired", "no_show_adjustment"})
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ def receipt_send_task(payment_id: str) -> bool:
     return notifications.receipt_send(payment_id)
 
 
-@shared_task(name="payments.receipts_dispatch", soft_time_limit=240, time_limit=300)
+@shared_task(name="payments.receipts_dispatch", soft_time_limit=240, time_limit=300, tracked=True)
 def receipts_dispatch_task() -> int:
     """Beat job (every minute): send receipts still unsent."""
     from . import notifications
@@ -24,7 +24,7 @@ def receipts_dispatch_task() -> int:
     return notifications.receipts_dispatch()
 
 
-@shared_task(name="payments.reconcile", soft_time_limit=240, time_limit=300)
+@shared_task(name="payments.reconcile", soft_time_limit=240, time_limit=300, tracked=True)
 def payments_reconcile_task() -> int:
     """Beat job (every 5 minutes): repair stuck payments and pending refunds from the provider."""
     from . import services
@@ -32,7 +32,7 @@ def payments_reconcile_task() -> int:
     return services.payments_reconcile()
 
 
-@shared_task(name="payments.webhooks_retry", soft_time_limit=240, time_limit=300)
+@shared_task(name="payments.webhooks_retry", soft_time_limit=240, time_limit=300, tracked=True)
 def webhooks_retry_task() -> int:
     """Beat job (every 5 minutes): re-apply webhook events whose processing failed."""
     from . import webhooks
@@ -40,7 +40,7 @@ def webhooks_retry_task() -> int:
     return webhooks.webhooks_retry_failed()
 
 
-@shared_task(name="payments.payouts", soft_time_limit=1200, time_limit=1500)
+@shared_task(name="payments.payouts", soft_time_limit=1200, time_limit=1500, tracked=True)
 def payouts_task() -> int:
     """Beat job (daily): pay organizations their payable balance past holdback. Never pays twice."""
     from . import payouts

@@ -176,3 +176,19 @@ def _notice_from(event: WebhookEvent) -> WebhookNotice:
         our_payment_id=stored["our_payment_id"],
         extra=stored["extra"],
     )
+
+
+def webhook_payloads_purge(*, now: datetime | None = None) -> int:
+    """Retention (the daily cleanup): empty the stored payloads of handled webhook events older than
+    ``WEBHOOK_PAYLOAD_RETENTION_DAYS``. The rows (provider + event id) stay, so a late duplicate
+    delivery is still recognised and ignored. Returns how many payloads were emptied."""
+    from django.conf import settings
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOK_PAYLOAD_RETENTION_DAYS)
+    return (
+        WebhookEvent.objects.filter(
+            received_at__lt=cutoff, outcome__in=(WebhookOutcome.PROCESSED, WebhookOutcome.IGNORED)
+        )
+        .exclude(payload={})
+        .update(payload={})
+    )

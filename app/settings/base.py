@@ -183,6 +183,19 @@ DRIVE_IN_HORIZON_MINUTES = env.int("DRIVE_IN_HORIZON_MINUTES", default=180)
 # The reminder email goes to drivers of confirmed bookings starting within this many minutes
 # (bookings/outbox.py; the job runs every 5 minutes, so a reminder arrives 55–60 minutes ahead).
 BOOKING_REMINDER_MINUTES = env.int("BOOKING_REMINDER_MINUTES", default=60)
+# ... and to drivers whose parked car's booking ends within this many minutes (once each).
+BOOKING_ENDING_REMINDER_MINUTES = env.int("BOOKING_ENDING_REMINDER_MINUTES", default=30)
+
+# ---------------------------------------------------------------------------- enforcement, see docs/enforcement.md
+# A manager may reopen a waived or cancelled violation for this many days after it was resolved.
+VIOLATION_REOPEN_DAYS = env.int("VIOLATION_REOPEN_DAYS", default=14)
+# Retention (the daily `cleanup` job): provider webhook payloads and gate events older than these
+# many days are removed (the webhook event ids stay, so a late duplicate is still recognised), and
+# plates of bookings that ended this many days ago are erased (the blind index is kept only while an
+# open violation needs it).
+WEBHOOK_PAYLOAD_RETENTION_DAYS = env.int("WEBHOOK_PAYLOAD_RETENTION_DAYS", default=90)
+GATE_EVENT_RETENTION_DAYS = env.int("GATE_EVENT_RETENTION_DAYS", default=180)
+PLATE_RETENTION_DAYS = env.int("PLATE_RETENTION_DAYS", default=90)
 
 # ---------------------------------------------------------------------------- payments (payments/providers/)
 # A provider whose keys are empty is unavailable: every call to it is 400 `provider_not_configured`.
@@ -322,6 +335,12 @@ SPECTACULAR_SETTINGS = {
         "PassStatusEnum": "pricing.models.PassStatus.choices",
         "DiscountKindEnum": "pricing.models.DiscountKind.choices",
         "BookingStatusEnum": "bookings.models.BookingStatus.choices",
+        "ViolationKindEnum": "enforcement.models.ViolationKind.choices",
+        "ViolationStatusEnum": "enforcement.models.ViolationStatus.choices",
+        "EvidenceKindEnum": "enforcement.models.EvidenceKind.choices",
+        "DisputeStatusEnum": "enforcement.models.DisputeStatus.choices",
+        "IssueKindEnum": "bookings.models.IssueKind.choices",
+        "IssueOutcomeEnum": "bookings.models.IssueOutcome.choices",
         "SpotSizeEnum": "parking.models.SpotSize.choices",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],

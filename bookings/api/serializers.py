@@ -3,7 +3,7 @@ from typing import Any
 from rest_framework import serializers
 
 from app.api.fields import AwareDateTimeField
-from bookings.models import Booking
+from bookings.models import Booking, IssueKind, IssueOutcome
 
 
 class BookingCreateInputSerializer(serializers.Serializer):
@@ -106,3 +106,18 @@ class ExtensionQuoteOutputSerializer(serializers.Serializer):
 class BookingExtendOutputSerializer(serializers.Serializer):
     booking = BookingOutputSerializer()
     extension = ExtensionQuoteOutputSerializer()
+
+
+class ReportIssueInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=IssueKind.choices)
+    note = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
+
+
+class ReportIssueOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=IssueKind.choices)
+    outcome = serializers.ChoiceField(
+        choices=IssueOutcome.choices,
+        help_text="`moved` (to `booking.spot`), `cancelled` (with a full refund) or `reported` (staff follow up).",
+    )
+    booking = BookingOutputSerializer()

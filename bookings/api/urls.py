@@ -23,4 +23,7 @@ urlpatterns = [
         name="booking-extension-quote",
     ),
     path("bookings/<uuid:booking_id>/extend/", views.BookingExtendApi.as_view(), name="booking-extend"),
+    path(
+        "bookings/<uuid:booking_id>/report-issue/", views.BookingReportIssueApi.as_view(), name="booking-report-issue"
+    ),
 ]

@@ -11,7 +11,7 @@ from app.api.helpers import request_user as _user
 from app.api.helpers import validated as _validated
 from app.api.openapi import ClientErrorResponseSerializer
 from app.exceptions import ApplicationError
-from bookings import selectors, services
+from bookings import issues, selectors, services
 from bookings.models import Booking
 from idempotency.decorators import IDEMPOTENCY_ERROR_RESPONSES, idempotent
 from parking import selectors as parking_selectors
@@ -28,6 +28,8 @@ from .serializers import (
     BookingOutputSerializer,
     CancellationPreviewOutputSerializer,
     ExtensionQuoteOutputSerializer,
+    ReportIssueInputSerializer,
+    ReportIssueOutputSerializer,
 )
 
 CONFLICT = OpenApiResponse(
@@ -232,3 +234,33 @@ class BookingExtendApi(generics.GenericAPIView):
         booking, terms = services.booking_extend(booking_id=booking.pk, actor=driver, new_end=data["end"])
         booking = selectors.booking_get_for_driver(driver=driver, booking_id=booking.pk)
         return Response(BookingExtendOutputSerializer({"booking": booking, "extension": terms}).data)
+
+
+class BookingReportIssueApi(generics.GenericAPIView):
+    serializer_class = ReportIssueInputSerializer
+
+    @extend_schema(
+        operation_id="bookings_report_issue",
+        tags=["bookings"],
+        request=ReportIssueInputSerializer,
+        responses={
+            201: ReportIssueOutputSerializer,
+            400: OpenApiResponse(ClientErrorResponseSerializer),
+            409: CONFLICT,
+        },
+        summary="Report a problem on site; `spot_occupied` moves the booking at once or cancels it with a full refund",
+        description=(
+            "During the booking's window (from the early check-in time to the end), for a confirmed or parked "
+            "booking. `spot_occupied`: the booking is moved to another free compatible spot of the facility "
+            "(`outcome: moved`, the new spot in `booking`), or, when none is free, cancelled with everything "
+            "refunded (`outcome: cancelled`). Staff are alerted by email in every case."
+        ),
+    )
+    def post(self, request: Request, booking_id: str) -> Response:
+        driver = _user(request)
+        booking = selectors.booking_get_for_driver(driver=driver, booking_id=booking_id)
+        data = _validated(ReportIssueInputSerializer, request.data)
+        report = issues.booking_report_issue(booking=booking, reporter=driver, kind=data["kind"], note=data["note"])
+        booking = selectors.booking_get_for_driver(driver=driver, booking_id=booking.pk)
+        output = {"id": report.pk, "kind": report.kind, "outcome": report.outcome, "booking": booking}
+        return Response(ReportIssueOutputSerializer(output).data, status=status.HTTP_201_CREATED)

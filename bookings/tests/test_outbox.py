@@ -159,8 +159,8 @@ def test_beat_schedule_exists():
 
 
 def test_reminder_schedule_exists():
-    task = PeriodicTask.objects.get(name="bookings: queue reminders")
-    assert task.task == "bookings.queue_reminders"
+    task = PeriodicTask.objects.get(name="bookings: send reminders")
+    assert task.task == "bookings.send_reminders"
     assert (task.interval.every, task.interval.period) == (5, "minutes")
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from bookings import services as booking_services
 from bookings import sessions
-from enforcement.models import EnforcementCheck, PenaltyPolicy
+from enforcement.models import EnforcementCheck
 from pricing import services as pricing_services
 from pricing.models import Pass
 
@@ -32,7 +32,8 @@ def _check(client, facility, plate):
 
 
 def test_booking_window_and_grace(auth_client, staff_a, facility, booking, car):
-    PenaltyPolicy.objects.create(facility=facility, overstay_grace_minutes=10)
+    facility.overstay_grace_minutes = 10
+    facility.save(update_fields=["overstay_grace_minutes"])
     import time_machine
 
     with time_machine.travel(booking.start + timedelta(hours=1)):

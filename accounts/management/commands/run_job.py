@@ -2,6 +2,7 @@
 
 python manage.py run_job "bookings: expire unpaid holds"
 python manage.py run_job bookings.expire_unpaid_holds
+python manage.py run_job release_no_shows        (a task name without its app prefix)
 python manage.py run_job --list
 """
 
@@ -31,6 +32,9 @@ class Command(BaseCommand):
         task_name = scheduled.task if scheduled else name
         current_app.loader.import_default_modules()
         task = current_app.tasks.get(task_name)
+        if task is None:
+            by_suffix = [task for name, task in current_app.tasks.items() if name.endswith(f".{task_name}")]
+            task = by_suffix[0] if len(by_suffix) == 1 else None
         if task is None:
             raise CommandError(f"No job or task named {name!r} (see --list).")
         result = task.apply()
