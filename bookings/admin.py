@@ -19,8 +19,8 @@ from app.exceptions import ApplicationError
 from parking.admin import OrganizationScopedMixin
 from vehicles.admin import PlateSearchMixin
 
-from . import outbox, services
-from .models import Booking, BookingEvent, OutboxMessage
+from . import issues, outbox, services
+from .models import Booking, BookingEvent, IssueReport, OutboxMessage, StaffAlert
 
 BACK_OFFICE_REASON = "cancelled in the back office"
 
@@ -175,3 +175,35 @@ class OutboxMessageAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     def retry(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         count = outbox.outbox_retry(message_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} message(s) queued again.", level=messages.SUCCESS)
+
+
+class StaffAlertInline(ReadOnlyInline):
+    model = StaffAlert
+    fields = ("to_email", "created_at", "sent_at", "attempts", "last_error")
+    readonly_fields = fields
+
+
+@admin.register(IssueReport)
+class IssueReportAdmin(OrganizationScopedMixin, admin.ModelAdmin):
+    """Problems drivers reported on site (the staff alert queue): newest first, unhandled filterable."""
+
+    list_display = ("created_at", "booking", "kind", "outcome", "from_spot", "to_spot", "reporter", "handled_at")
+    list_filter = ("kind", "outcome", ("handled_at", admin.EmptyFieldListFilter))
+    list_select_related = ("booking", "from_spot", "to_spot", "reporter")
+    search_fields = ("booking__reference",)
+    inlines = (StaffAlertInline,)
+    actions = ("mark_handled",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in IssueReport._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Mark the selected reports handled", permissions=("change",))
+    def mark_handled(self, request: HttpRequest, queryset: QuerySet[IssueReport]) -> None:
+        count = issues.issue_reports_mark_handled(report_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} report(s) marked handled.", level=messages.SUCCESS)

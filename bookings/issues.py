@@ -132,3 +132,8 @@ def staff_alert_send(alert_id: int) -> bool:
 
 def staff_alerts_dispatch(*, batch_size: int = 50) -> int:
     return outbox_dispatch_rows(StaffAlert, staff_alert_email, batch_size=batch_size)
+
+
+def issue_reports_mark_handled(*, report_ids: list[int]) -> int:
+    """Staff dealt with these reports (unhandled ones get ``handled_at`` now). Returns how many."""
+    return IssueReport.objects.filter(pk__in=report_ids, handled_at__isnull=True).update(handled_at=timezone.now())

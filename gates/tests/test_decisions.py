@@ -360,3 +360,33 @@ def test_exit_fee_with_a_saved_card_opens(device, reservation, driver, monkeypat
         "fee_charged_to_saved_card",
         2000,
     )
+
+
+def test_no_show_released_booking_reinstated_only_when_a_spot_is_free(device, reservation, facility, zone):
+    from accounts.tests.factories import UserFactory
+    from vehicles.tests.factories import VehicleFactory
+
+    late = reservation.start + timedelta(minutes=facility.reservation_grace_minutes, seconds=1)
+    booking_services.booking_mark_no_show(booking_id=reservation.pk, at=late)
+    assert Booking.objects.get(pk=reservation.pk).status == "no_show"
+    other = UserFactory(email="taker@example.com")
+    booking_services.booking_create(
+        booking_services.BookingRequest(
+            driver=other,
+            vehicle=VehicleFactory(owner=other, vehicle_type="standard"),
+            facility=facility,
+            spot=reservation.spot,
+            start=reservation.start + timedelta(minutes=20),
+            end=reservation.end,
+        )
+    )
+    arrival = reservation.start + timedelta(hours=1)
+
+    denied = _in(device, "late-1", arrival, booking_reference=reservation.reference)
+    assert (denied["decision"], denied["reason_code"]) == ("deny", "no_show")
+
+    spare = make_spot(zone, "A-9")
+    opened = _in(device, "late-2", arrival, booking_reference=reservation.reference)
+    assert (opened["decision"], opened["reason_code"]) == ("open", "ok")
+    booking = Booking.objects.get(pk=reservation.pk)
+    assert (booking.status, booking.spot_id, booking.checked_in_at) == ("checked_in", spare.pk, arrival)

@@ -37,7 +37,7 @@ class Command(BaseCommand):
             task = by_suffix[0] if len(by_suffix) == 1 else None
         if task is None:
             raise CommandError(f"No job or task named {name!r} (see --list).")
-        result = task.apply()
+        result = task.apply(throw=False)  # a failure is reported below (and recorded as a failed job run)
         if result.failed():
             raise CommandError(f"{task_name} failed: {result.result!r}")
         self.stdout.write(self.style.SUCCESS(f"{task_name}: {result.result!r}"))

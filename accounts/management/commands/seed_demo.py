@@ -40,6 +40,7 @@ BACK_OFFICE_MODELS = [
     ("accounts", "auditlogentry"),
     ("bookings", "booking"),
     ("bookings", "outboxmessage"),
+    ("bookings", "issuereport"),
     ("payments", "payment"),
     ("payments", "refund"),
     ("payments", "ledgerentry"),
@@ -50,6 +51,10 @@ BACK_OFFICE_MODELS = [
     ("gates", "gatecommand"),
     ("gates", "manualreview"),
     ("gates", "gatealert"),
+    ("enforcement", "violation"),
+    ("enforcement", "dispute"),
+    ("enforcement", "penaltypolicy"),
+    ("enforcement", "enforcementcheck"),
 ]
 
 DEMO_ORGANIZATIONS = [
