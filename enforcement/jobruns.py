@@ -48,6 +48,8 @@ def _finished(sender: Any = None, task_id: str | None = None, retval: Any = None
     run_id = _running.pop(task_id, None)
     succeeded = state == "SUCCESS"
     JOB_RUNS.labels(job=sender.name, outcome="success" if succeeded else "failure").inc()
+    log = logger.info if succeeded else logger.error
+    log("jobs: %s %s: %r", sender.name, "done" if succeeded else "failed", retval)
     counts = retval if succeeded and isinstance(retval, dict) else None
     for name, value in (counts or {}).items():
         if isinstance(value, int):

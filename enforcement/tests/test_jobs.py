@@ -295,8 +295,13 @@ def test_reminder_before_the_end_once_for_parked_cars_only(
     ]
 
 
-def test_run_job_by_short_name_records_a_job_run(confirmed):
+def test_run_job_by_short_name_records_a_job_run_and_exports_counts(confirmed):
+    from prometheus_client import REGISTRY
+
+    labels = {"job": "enforcement.release_no_shows", "outcome": "success"}
+    before = REGISTRY.get_sample_value("job_runs_total", labels) or 0
     call_command("run_job", "release_no_shows")
+    assert REGISTRY.get_sample_value("job_runs_total", labels) == before + 1
     run = JobRun.objects.get()
     assert (run.job, run.succeeded, run.result, run.error) == (
         "enforcement.release_no_shows",

@@ -322,3 +322,59 @@ def test_staff_list_filters(auth_client, staff_a, facility, policy, car, django_
     assert [r["id"] for r in client.get(STAFF, {"status": "issued"}).json()["results"]] == [second]
     assert {r["id"] for r in client.get(STAFF, {"facility": facility.pk}).json()["results"]} == {first, second}
     assert client.get(f"{STAFF}{first}/").json()["status"] == ViolationStatus.NOTIFIED
+
+
+def test_a_known_drivers_fine_is_charged_to_their_saved_stripe_card(
+    settings, staff_a, facility, policy, driver, car, django_capture_on_commit_callbacks
+):
+    import responses
+
+    from payments.providers import providers_reset
+    from payments.tests.conftest import STRIPE_TEST
+
+    stripe = "https://api.stripe.com/v1"
+    providers = dict(settings.PAYMENT_PROVIDERS)
+    providers["stripe"] = {**providers["stripe"], "config": STRIPE_TEST}
+    settings.PAYMENT_PROVIDERS = providers
+    providers_reset()
+    with responses.RequestsMock() as api:
+        api.get(
+            f"{stripe}/customers/search",
+            json={"object": "search_result", "data": [{"id": "cus_1", "object": "customer"}], "has_more": False},
+        )
+        api.get(
+            f"{stripe}/customers/cus_1/payment_methods",
+            json={
+                "object": "list",
+                "data": [{"id": "pm_1", "object": "payment_method", "type": "card"}],
+                "has_more": False,
+            },
+        )
+        api.post(
+            f"{stripe}/payment_intents",
+            json={
+                "id": "pi_fine",
+                "object": "payment_intent",
+                "amount": 5000,
+                "currency": "usd",
+                "status": "succeeded",
+                "metadata": {},
+                "latest_charge": None,
+                "last_payment_error": None,
+            },
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            violation = violations.violation_issue(
+                actor=staff_a, facility=facility, kind="unauthorized", plate=car.plate
+            )
+        intent = next(call for call in api.calls if call.request.url == f"{stripe}/payment_intents")
+    providers_reset()
+
+    assert "off_session=true" in intent.request.body
+    violation.refresh_from_db()
+    assert violation.status == "paid"
+    assert (violation.payment.provider, violation.payment.provider_payment_id, violation.payment.status) == (
+        "stripe",
+        "pi_fine",
+        PaymentStatus.SUCCEEDED,
+    )
