@@ -172,38 +172,29 @@ class ViolationAdmin(PlateSearchMixin, OrganizationScopedMixin, admin.ModelAdmin
     def escalated(self, obj: Violation) -> bool:
         return obj.escalated_at is not None
 
-    @admin.action(description="Waive the selected violations (with a reason; audited)", permissions=("change",))
-    def waive(self, request: HttpRequest, queryset: QuerySet[Violation]) -> TemplateResponse | None:
+    def _act(
+        self, request: HttpRequest, queryset: QuerySet[Violation], service: Callable[..., object], title: str, verb: str
+    ) -> TemplateResponse | None:
         return _with_reason(
             self,
             request,
             queryset,
-            title="Waive violations",
-            verb="waived",
-            apply=lambda v, actor, reason: services.violation_waive(violation=v, actor=actor, reason=reason),
+            title=title,
+            verb=verb,
+            apply=lambda v, actor, reason: service(violation=v, actor=actor, reason=reason),
         )
+
+    @admin.action(description="Waive the selected violations (with a reason; audited)", permissions=("change",))
+    def waive(self, request: HttpRequest, queryset: QuerySet[Violation]) -> TemplateResponse | None:
+        return self._act(request, queryset, services.violation_waive, "Waive violations", "waived")
 
     @admin.action(description="Escalate the selected violations", permissions=("change",))
     def escalate(self, request: HttpRequest, queryset: QuerySet[Violation]) -> TemplateResponse | None:
-        return _with_reason(
-            self,
-            request,
-            queryset,
-            title="Escalate violations",
-            verb="escalated",
-            apply=lambda v, actor, reason: services.violation_escalate(violation=v, actor=actor, reason=reason),
-        )
+        return self._act(request, queryset, services.violation_escalate, "Escalate violations", "escalated")
 
     @admin.action(description="Reopen the selected waived/cancelled violations (managers)", permissions=("change",))
     def reopen(self, request: HttpRequest, queryset: QuerySet[Violation]) -> TemplateResponse | None:
-        return _with_reason(
-            self,
-            request,
-            queryset,
-            title="Reopen violations",
-            verb="reopened",
-            apply=lambda v, actor, reason: services.violation_reopen(violation=v, actor=actor, reason=reason),
-        )
+        return self._act(request, queryset, services.violation_reopen, "Reopen violations", "reopened")
 
 
 @admin.register(Dispute)

@@ -8,6 +8,8 @@ to it), bounded per run (``batch_size``) and returns its counts (recorded as a j
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -35,7 +37,7 @@ def release_no_shows(*, now: datetime | None = None, batch_size: int = 200) -> d
     (strictly: at exactly the grace the driver may still arrive) → ``no_show``, fee settled by payments,
     driver emailed once."""
     now = now or timezone.now()
-    released = 0
+    released = failed = 0
     with transaction.atomic():
         due = list(
             Booking.objects.select_for_update(skip_locked=True, of=("self",))
@@ -46,11 +48,30 @@ def release_no_shows(*, now: datetime | None = None, batch_size: int = 200) -> d
             .values_list("pk", flat=True)[:batch_size]
         )
         for booking_id in due:
-            if booking_services.booking_mark_no_show(booking_id=booking_id, at=now) is not None:
-                released += 1
+            with _one(booking_id, "release") as ok:
+                if booking_services.booking_mark_no_show(booking_id=booking_id, at=now) is not None:
+                    released += 1
+            failed += not ok.value
     if released:
         logger.info("enforcement: released %s no-show bookings", released)
-    return {"released": released}
+    return {"released": released, "failed": failed}
+
+
+class _Outcome:
+    value = True
+
+
+@contextmanager
+def _one(booking_id: object, what: str) -> Iterator[_Outcome]:
+    """One booking's work in its own savepoint: a failure is logged and rolled back for this booking
+    only (it is tried again next run) instead of failing the whole batch."""
+    outcome = _Outcome()
+    try:
+        with transaction.atomic():
+            yield outcome
+    except Exception:
+        logger.exception("enforcement: %s failed for booking %s", what, booking_id)
+        outcome.value = False
 
 
 def detect_overstays(*, now: datetime | None = None, batch_size: int = 200) -> dict[str, int]:
@@ -59,7 +80,7 @@ def detect_overstays(*, now: datetime | None = None, batch_size: int = 200) -> d
     an ``overstay`` violation (fine: the policy's, else 0 — the overstay itself is charged at exit) is
     issued once per booking. The overstay charge accrues and is priced at check-out."""
     now = now or timezone.now()
-    notified = issued = 0
+    notified = issued = failed = 0
     noticed = OutboxMessage.objects.filter(booking=OuterRef("pk"), kind=OutboxKind.OVERSTAY)
     violated = Violation.objects.filter(booking=OuterRef("pk"), kind=ViolationKind.OVERSTAY)
     with transaction.atomic():
@@ -81,11 +102,14 @@ def detect_overstays(*, now: datetime | None = None, batch_size: int = 200) -> d
             .order_by("end", "id")[:batch_size]
         )
         for booking in candidates:
-            if outbox_enqueue_once(kind=OutboxKind.OVERSTAY, booking=booking) is not None:
-                notified += 1
-            if _issue_overstay_violation(booking, now):
-                issued += 1
-    return {"notified": notified, "violations": issued}
+            with _one(booking.pk, "overstay detection") as ok:
+                noticed_now = outbox_enqueue_once(kind=OutboxKind.OVERSTAY, booking=booking) is not None
+                issued_now = _issue_overstay_violation(booking, now)
+            if ok.value:
+                notified += noticed_now
+                issued += issued_now
+            failed += not ok.value
+    return {"notified": notified, "violations": issued, "failed": failed}
 
 
 def _issue_overstay_violation(booking: Booking, now: datetime) -> bool:

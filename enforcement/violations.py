@@ -57,7 +57,7 @@ def _lock(violation_id: int) -> Violation:
     for _attempt in range(2):
         payment_id = Violation.objects.filter(pk=violation_id).values_list("payment_id", flat=True).first()
         if payment_id is not None:
-            Payment.objects.select_for_update().filter(pk=payment_id).exists()
+            list(Payment.objects.select_for_update().filter(pk=payment_id).values_list("pk", flat=True))
         violation = Violation.objects.select_for_update().filter(pk=violation_id).first()
         if violation is None:
             raise NotFoundError("Violation not found.")

@@ -46,12 +46,12 @@ def test_no_show_exactly_at_the_grace_is_kept_one_second_later_released_with_the
     facility.save(update_fields=["no_show_fee_percent"])
     deadline = confirmed.start + timedelta(minutes=facility.reservation_grace_minutes)
 
-    assert jobs.release_no_shows(now=deadline) == {"released": 0}
+    assert jobs.release_no_shows(now=deadline) == {"released": 0, "failed": 0}
     assert Booking.objects.get().status == "confirmed"
 
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert jobs.release_no_shows(now=deadline + SECOND) == {"released": 1}
+        assert jobs.release_no_shows(now=deadline + SECOND) == {"released": 1, "failed": 0}
     booking = Booking.objects.get()
     assert (booking.status, booking.no_show_fee) == ("no_show", 2000)
     fee = Payment.objects.get()
@@ -64,7 +64,10 @@ def test_no_show_exactly_at_the_grace_is_kept_one_second_later_released_with_the
     [email] = mail.outbox
     assert "did not arrive" in email.body
 
-    assert jobs.release_no_shows(now=deadline + timedelta(hours=1)) == {"released": 0}  # second run: no effect
+    assert jobs.release_no_shows(now=deadline + timedelta(hours=1)) == {
+        "released": 0,
+        "failed": 0,
+    }  # second run: no effect
     assert Payment.objects.count() == 1
     assert OutboxMessage.objects.filter(kind=OutboxKind.NO_SHOW).count() == 1
     assert BookingEvent.objects.filter(to_status="no_show").count() == 1
@@ -75,8 +78,8 @@ def test_prepaid_no_show_keeps_the_fee_and_refunds_the_rest_of_the_parking_amoun
     facility.save(update_fields=["no_show_fee_percent"])
     late = prepaid_booking.start + timedelta(minutes=facility.reservation_grace_minutes) + SECOND
 
-    assert jobs.release_no_shows(now=late) == {"released": 1}
-    assert jobs.release_no_shows(now=late) == {"released": 0}
+    assert jobs.release_no_shows(now=late) == {"released": 1, "failed": 0}
+    assert jobs.release_no_shows(now=late) == {"released": 0, "failed": 0}
 
     refund = Refund.objects.get()
     # parking 4000, fee 25 % = 1000 kept; the platform's 450 of fees are kept too.
@@ -87,6 +90,23 @@ def test_prepaid_no_show_keeps_the_fee_and_refunds_the_rest_of_the_parking_amoun
         0,
     )
     assert Payment.objects.filter(purpose=PaymentPurpose.NO_SHOW_FEE).count() == 0
+
+
+def test_one_failing_booking_does_not_stop_the_batch(confirmed, facility, zone, driver, car, window, monkeypatch):
+    second = book(driver, car, facility, make_spot(zone, "A-5"), *window)
+    real = booking_services.booking_mark_no_show
+
+    def flaky(*, booking_id, at):
+        if booking_id == confirmed.pk:
+            raise RuntimeError("boom")
+        return real(booking_id=booking_id, at=at)
+
+    monkeypatch.setattr(booking_services, "booking_mark_no_show", flaky)
+    late = confirmed.start + timedelta(minutes=facility.reservation_grace_minutes) + SECOND
+
+    assert jobs.release_no_shows(now=late) == {"released": 1, "failed": 1}
+    assert dict(Booking.objects.values_list("pk", "status")) == {confirmed.pk: "confirmed", second.pk: "no_show"}
+    assert Payment.objects.filter(booking=confirmed).count() == 0
 
 
 def test_late_driver_gets_the_booking_back_on_the_same_spot_when_it_is_free(auth_client, confirmed, driver, facility):
@@ -193,16 +213,16 @@ def test_overstay_notified_once_after_the_grace_and_a_violation_once_past_the_li
     grace_end = parked.end + timedelta(minutes=facility.overstay_grace_minutes)
     limit = grace_end + timedelta(minutes=policy.overstay_violation_after_minutes)
 
-    assert jobs.detect_overstays(now=grace_end) == {"notified": 0, "violations": 0}
+    assert jobs.detect_overstays(now=grace_end) == {"notified": 0, "violations": 0, "failed": 0}
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert jobs.detect_overstays(now=grace_end + SECOND) == {"notified": 1, "violations": 0}
+        assert jobs.detect_overstays(now=grace_end + SECOND) == {"notified": 1, "violations": 0, "failed": 0}
     assert "Your parking time is over." in mail.outbox[0].body
-    assert jobs.detect_overstays(now=grace_end + SECOND) == {"notified": 0, "violations": 0}
-    assert jobs.detect_overstays(now=limit) == {"notified": 0, "violations": 0}
+    assert jobs.detect_overstays(now=grace_end + SECOND) == {"notified": 0, "violations": 0, "failed": 0}
+    assert jobs.detect_overstays(now=limit) == {"notified": 0, "violations": 0, "failed": 0}
 
-    assert jobs.detect_overstays(now=limit + SECOND) == {"notified": 0, "violations": 1}
-    assert jobs.detect_overstays(now=limit + timedelta(hours=3)) == {"notified": 0, "violations": 0}
+    assert jobs.detect_overstays(now=limit + SECOND) == {"notified": 0, "violations": 1, "failed": 0}
+    assert jobs.detect_overstays(now=limit + timedelta(hours=3)) == {"notified": 0, "violations": 0, "failed": 0}
     violation = Violation.objects.get()
     assert (violation.kind, violation.booking_id, violation.driver, violation.fine_amount, violation.status) == (
         "overstay",
@@ -217,7 +237,7 @@ def test_overstay_notified_once_after_the_grace_and_a_violation_once_past_the_li
 
 def test_overstay_without_a_policy_limit_only_notifies(parked, facility):
     after = parked.end + timedelta(days=2)
-    assert jobs.detect_overstays(now=after) == {"notified": 1, "violations": 0}
+    assert jobs.detect_overstays(now=after) == {"notified": 1, "violations": 0, "failed": 0}
     assert Violation.objects.count() == 0
 
 
@@ -306,7 +326,7 @@ def test_run_job_by_short_name_records_a_job_run_and_exports_counts(confirmed):
     assert (run.job, run.succeeded, run.result, run.error) == (
         "enforcement.release_no_shows",
         True,
-        {"released": 0},
+        {"released": 0, "failed": 0},
         "",
     )
     assert run.finished_at >= run.started_at
