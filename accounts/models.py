@@ -157,6 +157,8 @@ class AuditAction(models.TextChoices):
     VIOLATION_ESCALATED = "violation_escalated", "Violation escalated"
     VIOLATION_REOPENED = "violation_reopened", "Violation reopened"
     DISPUTE_RESOLVED = "dispute_resolved", "Dispute resolved"
+    REVIEW_HIDDEN = "review_hidden", "Review hidden"
+    REVIEW_UNHIDDEN = "review_unhidden", "Review unhidden"
 
 
 @pgtrigger.register(

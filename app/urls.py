@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("payments.api.urls")),
     path("", include("gates.api.urls")),
     path("", include("enforcement.api.urls")),
+    path("", include("reviews.api.urls")),
 ]
 
 urlpatterns = [

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "payments",
     "gates",
     "enforcement",
+    "reviews",
 ]
 
 MIDDLEWARE = [
@@ -265,6 +266,8 @@ REST_FRAMEWORK = {
         "auth_account": env.str("THROTTLE_AUTH_ACCOUNT", default="5/minute"),
         # gate devices: per device, generous (polling every few seconds plus rush-hour decisions)
         "gate": env.str("THROTTLE_GATE", default="10000/hour"),
+        # review writes (posting, editing, responding, helpful votes) per user: against spam
+        "reviews": env.str("THROTTLE_REVIEWS", default="30/hour"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",

@@ -33,7 +33,21 @@ AMENITY_FIELDS = ("is_covered", "has_ev_charging", "has_security", "has_lighting
 DRIVER_POLICY_FIELDS = FACILITY_POLICY_FIELDS
 
 
-class FacilityPublicOutputSerializer(serializers.ModelSerializer[Facility]):
+class ReviewAggregateFields(serializers.Serializer):
+    """The review aggregates under their public names (kept by the reviews app)."""
+
+    average_rating = serializers.DecimalField(
+        source="rating_average",
+        max_digits=3,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="Average of the visible reviews (2 places, half-up); null without reviews.",
+    )
+    review_count = serializers.IntegerField(source="rating_count", read_only=True, help_text="Visible reviews.")
+
+
+class FacilityPublicOutputSerializer(ReviewAggregateFields, serializers.ModelSerializer[Facility]):
     """What drivers see: no internal fields, but every policy the driver agrees to when booking."""
 
     class Meta:
@@ -54,6 +68,8 @@ class FacilityPublicOutputSerializer(serializers.ModelSerializer[Facility]):
             *DRIVER_POLICY_FIELDS,
             "rating_average",
             "rating_count",
+            "average_rating",
+            "review_count",
         )
         read_only_fields: tuple[str, ...] = fields
 
@@ -91,7 +107,7 @@ class FacilitySearchOutputSerializer(FacilityPublicOutputSerializer):
         return data
 
 
-class FacilityManagedOutputSerializer(serializers.ModelSerializer[Facility]):
+class FacilityManagedOutputSerializer(ReviewAggregateFields, serializers.ModelSerializer[Facility]):
     """Owners' and staff's view: everything, including publication state."""
 
     class Meta:

@@ -55,6 +55,7 @@ BACK_OFFICE_MODELS = [
     ("enforcement", "dispute"),
     ("enforcement", "penaltypolicy"),
     ("enforcement", "enforcementcheck"),
+    ("reviews", "review"),
 ]
 
 DEMO_ORGANIZATIONS = [
