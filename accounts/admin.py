@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from app.exceptions import ApplicationError
@@ -33,6 +33,17 @@ class UserAdmin(DjangoUserAdmin):
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        """Platform admins see every account; organization staff only their colleagues (and themselves)."""
+        queryset = super().get_queryset(request)
+        user = request.user
+        if user.is_superuser:
+            return queryset
+        if not isinstance(user, User):
+            return queryset.none()
+        colleagues = Membership.objects.filter(organization__memberships__user=user).values_list("user_id", flat=True)
+        return queryset.filter(Q(pk__in=colleagues) | Q(pk=user.pk))
 
 
 class StaffScopedAdmin(admin.ModelAdmin):
@@ -143,3 +154,37 @@ class RefreshTokenFamilyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+class PlatformOnlyAdminMixin:
+    """Only platform admins (superusers) see these pages, whatever permissions a staff user holds."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+
+def _platform_only(app_label: str) -> None:
+    """Re-register a third-party app's admin pages (the beat schedules) as platform-admin only."""
+    for model, model_admin in list(admin.site._registry.items()):
+        if model._meta.app_label == app_label:
+            admin.site.unregister(model)
+            admin.site.register(
+                model,
+                type(f"PlatformOnly{type(model_admin).__name__}", (PlatformOnlyAdminMixin, type(model_admin)), {}),
+            )
+
+
+_platform_only("django_celery_beat")
+_platform_only("django_celery_results")

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.selectors import organization_ids_for
-from parking.admin import InventoryAdmin, copy_saved
+from parking.admin import InventoryAdmin, OrganizationScopedMixin, copy_saved
 
 from . import services
 from .engine import PricingContext, quote_stay
@@ -194,7 +194,7 @@ class DiscountAdmin(ScopedAdmin):
 
 
 @admin.register(FeePolicy)
-class FeePolicyAdmin(admin.ModelAdmin):
+class FeePolicyAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     """Platform admins only: organization staff can see their policy but never change it."""
 
     list_display = ("organization", "service_fee_percent", "transaction_fee", "updated_at")

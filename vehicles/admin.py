@@ -105,6 +105,9 @@ class VehicleAdminForm(forms.ModelForm):
 
 @admin.register(Vehicle)
 class VehicleAdmin(admin.ModelAdmin):
+    """Platform admins only: drivers' vehicles are personal data, not an organization's (staff find
+    bookings by plate in the bookings admin)."""
+
     form = VehicleAdminForm
     list_display = ("nickname", "owner_email", "vehicle_type", "is_ev", "is_default", "created_at")
     list_display_links = ("nickname", "owner_email")
@@ -112,6 +115,21 @@ class VehicleAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     search_fields = ("owner__email",)
     search_help_text = "Owner email, or an exact licence plate in any spelling (“ab-12 cd” finds AB12CD)."
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
     raw_id_fields = ("owner",)
     ordering = ("-created_at", "-id")
     date_hierarchy = "created_at"
