@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from app import metrics as metrics_view
 from app import views
 
 api_v1 = [
@@ -23,7 +24,7 @@ urlpatterns = [
     path("ready/", views.ready, name="ready"),
     # Prometheus metrics (request latencies, DB, gate decisions). Expose it to the monitoring network
     # only; with several gunicorn workers set PROMETHEUS_MULTIPROC_DIR (README).
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics_view.metrics, name="prometheus-django-metrics"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

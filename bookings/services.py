@@ -39,6 +39,7 @@ from .exceptions import (
     SpotUnavailableError,
     VehicleDoesNotFitError,
 )
+from .metrics import BOOKING_CONFLICTS, BOOKINGS_CREATED
 from .models import (
     ACTIVE_STATUSES,
     TRANSITIONS,
@@ -239,7 +240,11 @@ def booking_create(request: BookingRequest) -> Booking:
     try:
         with transaction.atomic():
             _set_lock_timeout()
-            spot = _claim_spot(request)
+            try:
+                spot = _claim_spot(request)
+            except SpotUnavailableError:
+                BOOKING_CONFLICTS.inc()
+                raise
             booking = Booking.objects.create(
                 reference=new_reference(),
                 source=request.source,
@@ -285,9 +290,11 @@ def booking_create(request: BookingRequest) -> Booking:
                 outbox_enqueue(kind=OutboxKind.BOOKING_CONFIRMED, booking=booking)
     except IntegrityError as exc:
         if _is_overlap_violation(exc):
+            BOOKING_CONFLICTS.inc()
             raise SpotUnavailableError() from exc
         raise
     transaction.on_commit(lambda: facility_cache_bump(facility.pk))
+    transaction.on_commit(lambda: BOOKINGS_CREATED.labels(kind=booking.kind, source=booking.source).inc())
     return booking
 
 

@@ -30,6 +30,7 @@ from vehicles.models import Vehicle
 
 from . import ledger, tasks
 from .events import payment_succeeded_publish
+from .metrics import PAYMENT_OUTCOMES
 from .models import (
     FINAL_STATUSES,
     STATUS_RANK,
@@ -262,6 +263,9 @@ def payment_apply_provider_state(*, payment_id: uuid.UUID, state: ProviderPaymen
         if state.card_brand:
             payment.card_brand, payment.card_last4 = state.card_brand[:20], state.card_last4[:4]
         payment.save(update_fields=["status", "failure_reason", "card_brand", "card_last4", "updated_at"])
+        if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED):
+            outcome = PAYMENT_OUTCOMES.labels(provider=payment.provider or "none", status=payment.status)
+            transaction.on_commit(outcome.inc)
         if payment.status == PaymentStatus.SUCCEEDED:
             _succeed(payment, booking)
     return payment

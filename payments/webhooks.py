@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from app.db import set_lock_timeout
 
+from .metrics import WEBHOOK_FAILURES
 from .models import Payment, Refund, WebhookEvent, WebhookOutcome
 from .providers import provider_get
 from .providers.base import ProviderPayment, ProviderRefund, WebhookNotice
@@ -86,6 +87,7 @@ def _process(event_pk: int, provider_name: str, notice: WebhookNotice) -> str:
             raise
         outcome, error = WebhookOutcome.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
         logger.exception("payments: webhook %s %s failed", provider_name, notice.event_id)
+        WEBHOOK_FAILURES.labels(provider=provider_name).inc()
     WebhookEvent.objects.filter(pk=event_pk).update(
         outcome=outcome,
         error=error,

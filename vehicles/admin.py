@@ -130,6 +130,7 @@ class VehicleAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_superuser)
+
     raw_id_fields = ("owner",)
     ordering = ("-created_at", "-id")
     date_hierarchy = "created_at"

@@ -21,7 +21,7 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/15")
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 CACHES = {
     "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"test-{_WORKER}",
         "OPTIONS": {"IGNORE_EXCEPTIONS": False},
