@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("gates.api.urls")),
     path("", include("enforcement.api.urls")),
     path("", include("reviews.api.urls")),
+    path("", include("integrations.api.urls")),
 ]
 
 urlpatterns = [

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from app.db import set_lock_timeout
+from app.events import event_publish
 from app.exceptions import ApplicationError, NotFoundError
 from parking import availability
 from parking.availability import SpotRequirements
@@ -202,9 +203,36 @@ def _claim_spot(request: BookingRequest) -> Spot:
 
 
 def _record(booking: Booking, *, from_status: str, actor: User | None, reason: str = "") -> None:
+    """History row for a change of the (locked) booking, and its domain events for webhooks and live
+    screens (``booking.created``/``booking.updated`` to the organization and the driver, and
+    ``spot.availability`` to the organization), in the same transaction."""
     BookingEvent.objects.create(
         booking=booking, from_status=from_status, to_status=booking.status, actor=actor, reason=reason
     )
+    event_publish(
+        "booking.updated" if from_status else "booking.created",
+        {
+            "id": str(booking.pk),
+            "reference": booking.reference,
+            "kind": booking.kind,
+            "status": booking.status,
+            "from_status": from_status or None,
+            "facility": booking.facility_id,
+            "spot": booking.spot_id,
+            "start": booking.start.isoformat(),
+            "end": booking.end.isoformat(),
+            "reason": reason,
+        },
+        organization_id=booking.organization_id,
+        user_ids=[booking.driver_id],
+    )
+    spot_availability_publish(
+        organization_id=booking.organization_id, facility_id=booking.facility_id, spot_id=booking.spot_id
+    )
+
+
+def spot_availability_publish(*, organization_id: uuid.UUID, facility_id: int, spot_id: int) -> None:
+    event_publish("spot.availability", {"facility": facility_id, "spot": spot_id}, organization_id=organization_id)
 
 
 def booking_create(request: BookingRequest) -> Booking:
@@ -652,10 +680,9 @@ def booking_extend(*, booking_id: uuid.UUID, actor: User, new_end: datetime) -> 
                     "updated_at",
                 ]
             )
-            BookingEvent.objects.create(
-                booking=booking,
+            _record(
+                booking,
                 from_status=booking.status,
-                to_status=booking.status,
                 actor=actor,
                 reason=f"extended to {new_end.isoformat()} (+{terms.total})",
             )

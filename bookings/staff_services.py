@@ -17,8 +17,8 @@ from parking.cache import facility_cache_bump
 from parking.models import Spot
 
 from .exceptions import InvalidTransitionError, SpotUnavailableError, VehicleDoesNotFitError
-from .models import ACTIVE_STATUSES, Booking, BookingEvent
-from .services import _is_overlap_violation, _lock_booking, _set_lock_timeout
+from .models import ACTIVE_STATUSES, Booking
+from .services import _is_overlap_violation, _lock_booking, _record, _set_lock_timeout, spot_availability_publish
 
 
 def _spot_not_in_facility() -> ApplicationError:
@@ -73,12 +73,14 @@ def booking_move(*, booking_id: uuid.UUID, actor: User, spot_id: int, reason: st
             booking.spot = target
             booking.zone_id = target.zone_id
             booking.save(update_fields=["spot", "zone", "updated_at"])
-            BookingEvent.objects.create(
-                booking=booking,
+            _record(
+                booking,
                 from_status=booking.status,
-                to_status=booking.status,
                 actor=actor,
                 reason=f"moved from {source.code} to {target.code}" + (f": {reason}" if reason else ""),
+            )
+            spot_availability_publish(
+                organization_id=booking.organization_id, facility_id=booking.facility_id, spot_id=source.pk
             )
     except IntegrityError as exc:
         if _is_overlap_violation(exc):

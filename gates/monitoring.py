@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership
+from app.events import event_publish
 
 from .models import Gate, GateAlert, GateStatus
 
@@ -35,6 +36,7 @@ def gates_mark_offline(*, now: datetime | None = None, batch_size: int = 200) ->
         for gate in stale:
             gate.status = GateStatus.OFFLINE
             gate.save(update_fields=["status"])
+            gate_status_publish(gate, now)
             alert, _ = GateAlert.objects.get_or_create(
                 gate=gate, kind="offline", ended_at=None, defaults={"started_at": gate.last_seen_at or now}
             )
@@ -77,3 +79,12 @@ def _notify(alert: GateAlert) -> None:
 
 def gate_alerts_close(*, gate: Gate, now: datetime) -> None:
     GateAlert.objects.filter(gate=gate, ended_at__isnull=True).update(ended_at=now)
+
+
+def gate_status_publish(gate: Gate, at: datetime) -> None:
+    """``gate.status`` to the gate's organization (webhooks, live dashboard)."""
+    event_publish(
+        "gate.status",
+        {"gate": gate.pk, "facility": gate.facility_id, "status": gate.status, "at": at.isoformat()},
+        organization_id=gate.organization_id,
+    )

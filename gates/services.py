@@ -58,7 +58,7 @@ from .models import (
     GateStatus,
     ManualReview,
 )
-from .monitoring import gate_alerts_close
+from .monitoring import gate_alerts_close, gate_status_publish
 
 logger = logging.getLogger(__name__)
 
@@ -503,8 +503,10 @@ def gate_poll(*, gate: Gate, software_version: str = "") -> list[GateCommand]:
         )
         GateCommand.objects.filter(pk__in=[c.pk for c in commands]).update(delivered_at=now)
         updates: dict[str, object] = {"last_seen_at": now}
-        if gate.status != GateStatus.MAINTENANCE:
+        if gate.status not in (GateStatus.MAINTENANCE, GateStatus.ONLINE):
             updates["status"] = GateStatus.ONLINE
+            gate.status = GateStatus.ONLINE
+            gate_status_publish(gate, now)  # back online
         if software_version:
             updates["software_version"] = software_version[:40]
         Gate.objects.filter(pk=gate.pk).update(**updates)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Organization, User
+from app.events import event_publish
 from app.exceptions import ApplicationError
 
 from . import availability
@@ -255,7 +256,17 @@ def spot_update(*, spot: Spot, data: dict[str, Any]) -> Spot:
         _check_spot(spot)
         spot.save()
         facility_cache_bump(spot.facility_id)
+        if "status" in changes:
+            _spot_changed(spot)
     return spot
+
+
+def _spot_changed(spot: Spot) -> None:
+    event_publish(
+        "spot.availability",
+        {"facility": spot.facility_id, "spot": spot.pk, "status": spot.status},
+        organization_id=spot.organization_id,
+    )
 
 
 @transaction.atomic
@@ -264,7 +275,13 @@ def spot_bulk_set_status(*, spots: list[Spot], status: str) -> int:
     if status not in SpotStatus.values:
         raise ApplicationError(f"Unknown status {status!r}.", code="invalid_choice", attr="status")
     ids = sorted(spot.pk for spot in spots)
-    changed = Spot.objects.filter(pk__in=ids).exclude(status=status).update(status=status, updated_at=timezone.now())
+    changing = list(Spot.objects.filter(pk__in=ids).exclude(status=status))
+    changed = Spot.objects.filter(pk__in=[spot.pk for spot in changing]).update(
+        status=status, updated_at=timezone.now()
+    )
+    for spot in changing:
+        spot.status = status
+        _spot_changed(spot)
     for facility_id in {spot.facility_id for spot in spots}:
         facility_cache_bump(facility_id)
     return changed

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.audit import audit_log_record
 from accounts.models import AuditAction, Membership, User
 from accounts.selectors import MANAGER_ROLES
+from app.events import event_publish
 from app.exceptions import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
 from bookings.models import Booking, BookingStatus
 from parking.cache import facility_cache_bump
@@ -81,6 +82,12 @@ def review_create(
             )
             _refresh_aggregates(booking.facility_id)
             _notify_hosts(review)
+            event_publish(
+                "review.created",
+                {"id": review.pk, "facility": review.facility_id, "rating": review.rating, "booking": str(booking.pk)},
+                organization_id=review.organization_id,
+                user_ids=[author.pk],
+            )
     except IntegrityError as exc:
         if Review.objects.filter(booking_id=booking.pk).exists():
             raise ConflictError("You have already reviewed this stay.", code="already_reviewed") from exc

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "gates",
     "enforcement",
     "reviews",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -370,6 +371,9 @@ METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+
+# Outgoing webhooks refuse receivers on private/loopback/link-local addresses (SSRF) unless this is on.
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
 
 # ---------------------------------------------------------------------------- security
 SECURE_CONTENT_TYPE_NOSNIFF = True
