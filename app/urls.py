@@ -1,13 +1,14 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from app import metrics as metrics_view
 from app import views
+from app.api import live_views
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
     path("", include("vehicles.api.urls")),
     path("", include("parking.api.urls")),
@@ -18,6 +19,8 @@ api_v1 = [
     path("", include("enforcement.api.urls")),
     path("", include("reviews.api.urls")),
     path("", include("integrations.api.urls")),
+    path("events/stream/", live_views.EventStreamApi.as_view(), name="events-stream"),
+    path("events/stream-token/", live_views.StreamTokenApi.as_view(), name="events-stream-token"),
 ]
 
 urlpatterns = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -22,6 +23,7 @@ class WebhookEndpointAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     list_select_related = ("organization",)
     search_fields = ("url", "organization__name")
     readonly_fields = ("secret", "created_by", "created_at", "updated_at")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class AttemptInline(ReadOnlyInline):

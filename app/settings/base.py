@@ -342,6 +342,7 @@ SPECTACULAR_SETTINGS = {
         "DiscountKindEnum": "pricing.models.DiscountKind.choices",
         "BookingStatusEnum": "bookings.models.BookingStatus.choices",
         "ViolationKindEnum": "enforcement.models.ViolationKind.choices",
+        "EventTypeEnum": "app.events.EVENT_TYPES",
         "ViolationStatusEnum": "enforcement.models.ViolationStatus.choices",
         "EvidenceKindEnum": "enforcement.models.EvidenceKind.choices",
         "DisputeStatusEnum": "enforcement.models.DisputeStatus.choices",
@@ -372,6 +373,8 @@ SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 
+# A live event stream (/api/v1/events/stream/) ends after this long; EventSource reconnects by itself.
+LIVE_STREAM_SECONDS = env.int("LIVE_STREAM_SECONDS", default=300)
 # Outgoing webhooks refuse receivers on private/loopback/link-local addresses (SSRF) unless this is on.
 WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
 
