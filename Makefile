@@ -83,7 +83,7 @@ test: $(STAMP_DEV) ## command 2: the full suite (pytest -n 2) on PostgreSQL + Re
 lint: $(STAMP_DEV) ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app accounts vehicles parking pricing bookings idempotency payments gates enforcement reviews integrations
+	$(VENV)/bin/mypy app accounts vehicles parking pricing bookings idempotency payments gates enforcement reviews integrations backoffice
 
 format: $(STAMP_DEV) ## apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "enforcement",
     "reviews",
     "integrations",
+    "backoffice",
 ]
 
 MIDDLEWARE = [
