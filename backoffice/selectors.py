@@ -18,7 +18,7 @@ from enforcement.models import RESOLVED_STATUSES, Dispute, DisputeStatus, Violat
 from gates.models import Gate, GateAlert, ManualReview, ReviewStatus
 from parking import availability
 from parking.models import Facility, Spot, SpotStatus, Zone
-from payments.models import Payment, PaymentStatus, ReconciliationMismatch, Refund, RefundStatus
+from payments.models import Payment, PaymentAlert, PaymentStatus, ReconciliationMismatch, Refund, RefundStatus
 
 STATES = ("available", "reserved", "occupied", "maintenance")
 
@@ -116,6 +116,12 @@ def attention(*, organization_ids: Any, now: datetime) -> Attention:
             GateAlert.objects.filter(ended_at__isnull=True), organization_ids, "gate__organization_id"
         ).count(),
         unhandled_issue_reports=_scoped(IssueReport.objects.filter(handled_at__isnull=True), organization_ids).count(),
+    )
+
+
+def payment_alerts(*, organization_ids: Any) -> list[PaymentAlert]:
+    return list(
+        _scoped(PaymentAlert.objects.filter(closed_at__isnull=True), organization_ids).order_by("-opened_at")[:20]
     )
 
 

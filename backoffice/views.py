@@ -29,6 +29,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
             "totals": selectors.group_counts(facilities),
             "attention": selectors.attention(organization_ids=scope, now=now),
             "gates": selectors.gates(organization_ids=scope),
+            "payment_alerts": selectors.payment_alerts(organization_ids=scope),
             "revenue": revenue,
             "currency": currency,
             "revenue_chart": charts.revenue_svg(revenue, currency),

@@ -20,6 +20,7 @@ from . import payouts, services
 from .models import (
     LedgerEntry,
     Payment,
+    PaymentAlert,
     Payout,
     PayoutAccount,
     PayoutStatus,
@@ -163,3 +164,18 @@ class ReconciliationMismatchAdmin(ScopedReadOnlyAdmin):
     def resolve(self, request: HttpRequest, queryset: QuerySet[ReconciliationMismatch]) -> None:
         count = queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now(), resolved_by=request.user)
         self.message_user(request, f"{count} mismatch(es) resolved.", level=messages.SUCCESS)
+
+
+@admin.register(PaymentAlert)
+class PaymentAlertAdmin(OrganizationScopedMixin, admin.ModelAdmin):
+    """Payment alerts (failure rate, reconciliation mismatches), opened and closed by the alerts job."""
+
+    list_display = ("opened_at", "organization", "kind", "detail", "closed_at", "emailed_at")
+    list_filter = ("kind", ("closed_at", admin.EmptyFieldListFilter))
+    list_select_related = ("organization",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in PaymentAlert._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -349,3 +349,36 @@ class ReconciliationMismatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail}"
+
+
+class AlertKind(models.TextChoices):
+    FAILURE_RATE = "failure_rate", "Payment failure rate above the threshold"
+    MISMATCH = "mismatch", "Reconciliation mismatch"
+
+
+class PaymentAlert(models.Model):
+    """An operational alert for an organization's managers: shown on the dashboard while open and
+    emailed once. Opened and closed by the ``payments.alerts_check`` job (payments/alerts.py)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=AlertKind.choices)
+    mismatch = models.OneToOneField(
+        ReconciliationMismatch, on_delete=models.CASCADE, null=True, blank=True, related_name="alert"
+    )
+    detail = models.CharField(max_length=500)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-opened_at", "-id")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("organization",),
+                condition=Q(kind="failure_rate", closed_at__isnull=True),
+                name="payment_alert_one_open_failure_rate",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}"

@@ -61,3 +61,11 @@ def refund_notice_send_task(refund_id: str) -> bool:
     from . import notifications
 
     return notifications.refund_notice_send(refund_id)
+
+
+@shared_task(name="payments.alerts_check", soft_time_limit=120, time_limit=180, tracked=True)
+def payment_alerts_check_task() -> dict[str, int]:
+    """Beat job (every 5 minutes): open/close payment alerts and email managers once."""
+    from .alerts import alerts_check
+
+    return alerts_check()

@@ -216,6 +216,10 @@ RAZORPAY_API_BASE = env.str("RAZORPAY_API_BASE", default="")
 # The sandbox provider (local demos: a payment succeeds through an explicit API call) is on with
 # DEBUG or when enabled here; production settings refuse it.
 PAYMENTS_SANDBOX_ENABLED = env.bool("PAYMENTS_SANDBOX_ENABLED", default=False)
+# Managers are alerted (dashboard + one email) when at least this share of an organization's payments
+# decided in the last hour failed, counting only when there were at least this many.
+PAYMENT_FAILURE_ALERT_RATE = env.float("PAYMENT_FAILURE_ALERT_RATE", default=0.25)
+PAYMENT_FAILURE_ALERT_MIN_PAYMENTS = env.int("PAYMENT_FAILURE_ALERT_MIN_PAYMENTS", default=10)
 PAYMENT_PROVIDERS: dict[str, dict[str, Any]] = {
     "stripe": {
         "class": "payments.providers.stripe.StripeProvider",
