@@ -67,6 +67,7 @@ test: $(STAMP_DEV) ## command 2: the full suite (pytest -n 2) on PostgreSQL + Re
 		DATABASE_URL="$$($(PY) -c 'from app.embedded_db import ensure_running; print(ensure_running())')"; \
 		export DATABASE_URL; \
 	fi; \
+	bash scripts/ensure_chromium.sh; \
 	rc=0; \
 	$(PY) -m pytest -p xdist -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) || rc=$$?; \
 	if [ "$$rc" = 5 ] && [ -n "$(ALLOW_NO_TESTS)" ]; then \
