@@ -83,7 +83,7 @@ class BookingAdmin(PlateSearchMixin, OrganizationScopedMixin, admin.ModelAdmin):
     date_hierarchy = "start"
     ordering = ("-start",)
     inlines = (BookingEventInline, OutboxMessageInline)
-    actions = ("cancel_bookings", "check_in_bookings", "check_out_bookings")
+    actions = ("cancel_bookings", "check_in_bookings", "check_out_bookings", "move_bookings")
     fieldsets = (
         (None, {"fields": ("reference", "status", "kind", "source", "driver", "vehicle_type")}),
         ("Where and when", {"fields": ("facility", "zone", "spot", "start", "end", "checked_in_at", "checked_out_at")}),
@@ -137,6 +137,15 @@ class BookingAdmin(PlateSearchMixin, OrganizationScopedMixin, admin.ModelAdmin):
             lambda b, actor: services.booking_check_in(booking_id=b.pk, actor=actor),
             "checked in",
         )
+
+    @admin.action(description="Move selected bookings to another free compatible spot", permissions=("change",))
+    def move_bookings(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+        def move(booking: Booking, actor: User) -> object:
+            if issues.booking_relocate(booking=booking, actor=actor, reason="moved in the back office") is None:
+                raise ApplicationError("no other compatible spot is free for its window")
+            return booking
+
+        _apply(self, request, queryset, move, "moved")
 
     @admin.action(description="Check out selected bookings", permissions=("change",))
     def check_out_bookings(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:

@@ -44,7 +44,7 @@ def booking_report_issue(
     with transaction.atomic():
         outcome, to_spot_id = IssueOutcome.REPORTED, None
         if kind == IssueKind.SPOT_OCCUPIED:
-            to_spot_id = _relocate(booking, reporter)
+            to_spot_id = booking_relocate(booking=booking, actor=reporter, reason="spot occupied on arrival")
             if to_spot_id is None:
                 booking_cancel(
                     booking_id=booking.pk, actor=reporter, reason="spot occupied on arrival", full_refund=True
@@ -66,8 +66,9 @@ def booking_report_issue(
     return report
 
 
-def _relocate(booking: Booking, actor: User) -> int | None:
-    """Move to the first free compatible spot that can still be had; its id, or None."""
+def booking_relocate(*, booking: Booking, actor: User, reason: str) -> int | None:
+    """Move an active booking to the first free compatible spot of its facility that can still be had
+    (``booking_move``'s guarantees); the new spot's id, or None when none is free."""
     requirements = SpotRequirements(vehicle_type=booking.vehicle_type)
     candidates = (
         availability.spots_free(start=booking.start, end=booking.end, requirements=requirements)
@@ -78,7 +79,7 @@ def _relocate(booking: Booking, actor: User) -> int | None:
     for spot_id in list(candidates.values_list("pk", flat=True)[:20]):
         try:
             with transaction.atomic():
-                booking_move(booking_id=booking.pk, actor=actor, spot_id=spot_id, reason="spot occupied on arrival")
+                booking_move(booking_id=booking.pk, actor=actor, spot_id=spot_id, reason=reason)
         except SpotUnavailableError:
             continue  # taken meanwhile: try the next one
         return spot_id

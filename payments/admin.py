@@ -10,9 +10,11 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts.models import User
+from app.admin_actions import with_reason
 from app.exceptions import ApplicationError
 from parking.admin import OrganizationScopedMixin
 
@@ -26,6 +28,7 @@ from .models import (
     PayoutStatus,
     ReconciliationMismatch,
     Refund,
+    RefundReason,
     RefundStatus,
     WebhookEvent,
 )
@@ -64,7 +67,23 @@ class PaymentAdmin(ScopedReadOnlyAdmin):
     list_select_related = ("booking",)
     date_hierarchy = "created_at"
     inlines = (RefundInline,)
-    actions = ("reconcile",)
+    actions = ("reconcile", "request_refund")
+
+    @admin.action(
+        description="Request a full refund (with a reason; a second person approves above the threshold)",
+        permissions=("change",),
+    )
+    def request_refund(self, request: HttpRequest, queryset: QuerySet[Payment]) -> TemplateResponse | None:
+        return with_reason(
+            self,
+            request,
+            queryset,
+            title="Refund payments in full",
+            verb="refund(s) requested",
+            apply=lambda payment, actor, reason: services.refund_request(
+                payment_id=payment.pk, actor=actor, amount=None, reason=RefundReason.GOODWILL, note=reason
+            ),
+        )
 
     @admin.action(description="Re-run reconciliation for the selected payments", permissions=("change",))
     def reconcile(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
@@ -179,3 +198,28 @@ class PaymentAlertAdmin(OrganizationScopedMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+class BookingPaymentInline(admin.TabularInline):
+    """Payments of a booking, shown on the booking's back-office page (payments adds it there)."""
+
+    model = Payment
+    fk_name = "booking"
+    fields = ("purpose", "amount", "currency", "provider", "status", "refunded_amount", "succeeded_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _show_payments_on_bookings() -> None:
+    from bookings.admin import BookingAdmin
+
+    if BookingPaymentInline not in BookingAdmin.inlines:
+        BookingAdmin.inlines = (*BookingAdmin.inlines, BookingPaymentInline)  # type: ignore[assignment]
+
+
+_show_payments_on_bookings()
