@@ -15,6 +15,7 @@ from app import live
 from app.api.authentication import ContextJWTAuthentication
 from app.api.helpers import request_user
 from app.api.openapi import ClientErrorResponseSerializer
+from app.api.renderers import JsonErrorsMixin
 from app.events import EVENT_TYPES
 from app.exceptions import ApplicationError
 
@@ -59,7 +60,7 @@ class EventEnvelopeSerializer(serializers.Serializer):
         }
 
 
-class EventStreamApi(generics.GenericAPIView):
+class EventStreamApi(JsonErrorsMixin, generics.GenericAPIView):
     serializer_class = EventEnvelopeSerializer
 
     authentication_classes = (ContextJWTAuthentication, SessionAuthentication)
@@ -88,12 +89,6 @@ class EventStreamApi(generics.GenericAPIView):
         },
         summary="Live events (SSE)",
     )
-    def handle_exception(self, exc: Exception) -> Response:
-        # Errors are JSON (the standard error shape) even when the client asked for an event stream.
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = JSONRenderer.media_type
-        return super().handle_exception(exc)
-
     def get(self, request: Request) -> Any:
         user: User | None = request.user if isinstance(request.user, User) else None
         if user is None and request.query_params.get("token"):

@@ -278,6 +278,7 @@ REST_FRAMEWORK = {
         "reviews": env.str("THROTTLE_REVIEWS", default="30/hour"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_METADATA_CLASS": "app.api.metadata.SchemaPointerMetadata",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

@@ -134,3 +134,24 @@ def test_throttled_is_429_with_retry_after(api_client):
     assert statuses == [200, 200, 429]
     assert int(third["Retry-After"]) > 0
     _assert_shape(third.json(), "client_error", "throttled")
+
+
+def test_impossible_datetimes_and_options_are_clean_4xx_and_200(auth_client, driver):
+    from rest_framework.test import APIClient
+
+    client = auth_client(driver)
+    response = client.post(
+        "/api/v1/bookings/",
+        {
+            "facility": 1,
+            "vehicle": "b3dcf1cc-2fab-1d55-a5ea-04da5a0e4243",
+            "start": "2030-01-01T12:00:00Z",
+            "end": "2030-01-01T12:99:00Z",
+        },
+    )
+    assert (response.status_code, response.json()["errors"][0]["attr"]) == (400, "end")
+    options = APIClient()
+    options.force_authenticate(driver)
+    answer = options.options("/api/v1/vehicles/")
+    assert answer.status_code == 200
+    assert answer.json()["schema"] == "/api/schema/"

@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from app.api.helpers import request_user as _user
 from app.api.openapi import ClientErrorResponseSerializer
+from app.api.renderers import JsonErrorsMixin
 from bookings import selectors
 from bookings.credentials import credential_issue, public_jwks, signing_keys_from_settings
 from bookings.models import Booking, BookingStatus
@@ -61,18 +62,6 @@ class ICalendarRenderer(renderers.BaseRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         assert isinstance(data, str), "ICalendarRenderer renders text only"
         return data.encode("utf-8")
-
-
-class JsonErrorsMixin:
-    """Render error responses as JSON even when an image or calendar was negotiated."""
-
-    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        if getattr(response, "exception", False) and not isinstance(
-            getattr(request, "accepted_renderer", None), renderers.JSONRenderer
-        ):
-            request.accepted_renderer = renderers.JSONRenderer()
-            request.accepted_media_type = renderers.JSONRenderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
 
 
 class JsonErrorsAutoSchema(AutoSchema):
