@@ -11,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
-from payments.providers import providers_reset
 
 from .scenario import build
 
@@ -26,13 +25,8 @@ PLATFORM_ONLY = {
 
 
 @pytest.fixture(autouse=True)
-def sandbox(settings):
-    providers = dict(settings.PAYMENT_PROVIDERS)
-    providers["sandbox"] = {**providers["sandbox"], "config": {"enabled": True}}
-    settings.PAYMENT_PROVIDERS = providers
-    providers_reset()
-    yield
-    providers_reset()
+def _sandbox(sandbox_provider):
+    """The scenario pays with the sandbox provider."""
 
 
 def _models():

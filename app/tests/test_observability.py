@@ -134,15 +134,10 @@ def test_sentry_is_initialised_only_with_a_dsn_and_without_personal_data():
 
 
 def test_payment_outcomes_by_provider(
-    settings, driver, car, facility, spot, window, django_capture_on_commit_callbacks
+    sandbox_provider, driver, car, facility, spot, window, django_capture_on_commit_callbacks
 ):
     from payments import services as payment_services
-    from payments.providers import providers_reset
 
-    providers = dict(settings.PAYMENT_PROVIDERS)
-    providers["sandbox"] = {**providers["sandbox"], "config": {"enabled": True}}
-    settings.PAYMENT_PROVIDERS = providers
-    providers_reset()
     facility.requires_prepayment = True
     facility.save(update_fields=["requires_prepayment"])
     start, end = window
@@ -154,5 +149,4 @@ def test_payment_outcomes_by_provider(
     with django_capture_on_commit_callbacks(execute=True):
         payment, _ = payment_services.payment_create(booking=booking, driver=driver, provider_name="sandbox")
         payment_services.payment_sandbox_confirm(payment=payment)
-    providers_reset()
     assert _value("payment_outcomes_total", labels) == before + 1

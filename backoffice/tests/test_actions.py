@@ -9,7 +9,6 @@ from bookings.models import Booking
 from parking.tests.factories import make_spot
 from payments import services as payment_services
 from payments.models import Refund
-from payments.providers import providers_reset
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +37,8 @@ def test_move_action_uses_the_move_service(admin_client_, driver, car, facility,
 
 
 def test_refund_action_asks_for_a_reason_then_requests_the_refund(
-    admin_client_, settings, driver, car, facility, spot, window, django_capture_on_commit_callbacks
+    admin_client_, sandbox_provider, driver, car, facility, spot, window, django_capture_on_commit_callbacks
 ):
-    providers = dict(settings.PAYMENT_PROVIDERS)
-    providers["sandbox"] = {**providers["sandbox"], "config": {"enabled": True}}
-    settings.PAYMENT_PROVIDERS = providers
-    providers_reset()
     facility.requires_prepayment = True
     facility.save(update_fields=["requires_prepayment"])
     start, end = window
@@ -65,4 +60,3 @@ def test_refund_action_asks_for_a_reason_then_requests_the_refund(
     page = admin_client_.get(f"/admin/bookings/booking/{booking.pk}/change/")
     assert page.status_code == 200
     assert b"4450" in page.content  # the booking page lists its payments
-    providers_reset()

@@ -46,3 +46,16 @@ def car(driver):
 def window():
     start = (timezone.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
     return start, start + timedelta(hours=4)
+
+
+@pytest.fixture
+def sandbox_provider(settings):
+    """The demo payment provider switched on (a payment succeeds through ``payment_sandbox_confirm``)."""
+    from payments.providers import providers_reset
+
+    providers = dict(settings.PAYMENT_PROVIDERS)
+    providers["sandbox"] = {**providers["sandbox"], "config": {"enabled": True}}
+    settings.PAYMENT_PROVIDERS = providers
+    providers_reset()
+    yield
+    providers_reset()

@@ -18,7 +18,6 @@ from bookings.models import Booking, BookingEvent, IssueReport, StaffAlert
 from parking.tests.factories import make_spot
 from payments import services as payment_services
 from payments.models import Refund, RefundReason
-from payments.providers import providers_reset
 from vehicles.tests.factories import VehicleFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,12 +74,8 @@ def test_spot_occupied_moves_the_booking_to_a_free_compatible_spot_and_alerts_st
 
 
 def test_spot_occupied_with_nothing_free_cancels_with_a_full_refund(
-    auth_client, driver, car, facility, spot, window, members, django_capture_on_commit_callbacks, settings
+    auth_client, driver, car, facility, spot, window, members, django_capture_on_commit_callbacks, sandbox_provider
 ):
-    providers = dict(settings.PAYMENT_PROVIDERS)
-    providers["sandbox"] = {**providers["sandbox"], "config": {"enabled": True}}
-    settings.PAYMENT_PROVIDERS = providers
-    providers_reset()
     facility.requires_prepayment = True
     facility.free_cancellation_minutes = 24 * 60  # a driver's own late cancel would not be free
     facility.save(update_fields=["requires_prepayment", "free_cancellation_minutes"])
@@ -101,7 +96,6 @@ def test_spot_occupied_with_nothing_free_cancels_with_a_full_refund(
     assert (refund.amount, refund.reason, refund.status) == (4450, RefundReason.CANCELLATION, "succeeded")
     assert Booking.objects.get().refund_amount == 4450
     assert StaffAlert.objects.filter(sent_at__isnull=False).count() == len(members)
-    providers_reset()
 
 
 def test_other_problems_are_reported_and_nothing_changes(

@@ -6,17 +6,11 @@ import pytest
 from bookings import services as booking_services
 from enforcement.models import PenaltyPolicy
 from payments import services as payment_services
-from payments.providers import providers_reset
 
 
 @pytest.fixture(autouse=True)
-def sandbox_provider(settings):
-    providers = dict(settings.PAYMENT_PROVIDERS)
-    providers["sandbox"] = {**providers["sandbox"], "config": {"enabled": True}}
-    settings.PAYMENT_PROVIDERS = providers
-    providers_reset()
-    yield
-    providers_reset()
+def _sandbox_everywhere(sandbox_provider):
+    """Every enforcement test may pay with the sandbox provider."""
 
 
 @pytest.fixture
