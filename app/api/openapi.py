@@ -31,8 +31,15 @@ class ClientErrorItemSerializer(serializers.Serializer):
     attr = serializers.CharField(allow_null=True)
 
 
-class ClientErrorResponseSerializer(serializers.Serializer):
-    """The error shape for domain errors declared explicitly on an operation (e.g. 409)."""
+class ErrorType(models.TextChoices):
+    VALIDATION_ERROR = "validation_error"
+    CLIENT_ERROR = "client_error"
 
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+
+class ClientErrorResponseSerializer(serializers.Serializer):
+    """The error shape for errors declared explicitly on an operation (400, 403, 404, 409 …)."""
+
+    type = serializers.ChoiceField(
+        choices=ErrorType.choices, help_text="`validation_error` for 400 answers, `client_error` for the other 4xx."
+    )
     errors = ClientErrorItemSerializer(many=True)  # type: ignore[assignment]  # the field shadows Serializer.errors

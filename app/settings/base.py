@@ -277,7 +277,7 @@ REST_FRAMEWORK = {
         # review writes (posting, editing, responding, helpful votes) per user: against spam
         "reviews": env.str("THROTTLE_REVIEWS", default="30/hour"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "app.api.schema.AutoSchema",
     "DEFAULT_METADATA_CLASS": "app.api.metadata.SchemaPointerMetadata",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -322,6 +322,7 @@ SPECTACULAR_SETTINGS = {
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
         "ErrorCode401Enum": "app.api.openapi.ErrorCode401Enum.choices",
+        "ErrorTypeEnum": "app.api.openapi.ErrorType.choices",
         "ErrorCode403Enum": "drf_standardized_errors.openapi_serializers.ErrorCode403Enum.choices",
         "ErrorCode404Enum": "drf_standardized_errors.openapi_serializers.ErrorCode404Enum.choices",
         "ErrorCode405Enum": "drf_standardized_errors.openapi_serializers.ErrorCode405Enum.choices",

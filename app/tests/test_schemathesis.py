@@ -1,10 +1,9 @@
 """Schemathesis over the whole OpenAPI schema, in process (WSGI), with a bounded budget: every
 operation (all methods, OPTIONS included), positive and negative data, as a signed-in driver.
 
-Enforced here: no server error on any operation. Full response-schema conformance is not enforced
-yet: the first full run listed schema gaps (list endpoints documented as single objects, some
-documented-valid inputs refused and some invalid ones accepted) that are being fixed — see the
-session notes and bench/README.md ("Schema conformance")."""
+Enforced here: no server error on any operation (all 155). Full conformance (``SCHEMATHESIS_ALL_CHECKS=1``)
+is the target and not enforced yet: list pages and the 400 error type are fixed; what is left is
+listed in bench/README.md ("Schema conformance")."""
 
 import os
 
@@ -21,6 +20,8 @@ from accounts.tests.factories import UserFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "4"))
+# SCHEMATHESIS_ALL_CHECKS=1 runs every schemathesis check (response conformance too) — the target.
+CHECKS = None if os.environ.get("SCHEMATHESIS_ALL_CHECKS") else [not_a_server_error]
 
 
 @pytest.fixture(autouse=True)
@@ -47,4 +48,4 @@ def token(db):
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @pytest.mark.django_db
 def test_every_operation_answers_as_documented(case, token):
-    case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=[not_a_server_error])
+    case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)

@@ -18,7 +18,6 @@ from django.http.request import split_domain_port
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from drf_standardized_errors.openapi import AutoSchema
 from rest_framework import permissions, renderers, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +26,7 @@ from rest_framework.views import APIView
 from app.api.helpers import request_user as _user
 from app.api.openapi import ClientErrorResponseSerializer
 from app.api.renderers import JsonErrorsMixin
+from app.api.schema import AutoSchema
 from bookings import selectors
 from bookings.credentials import credential_issue, public_jwks, signing_keys_from_settings
 from bookings.models import Booking, BookingStatus
