@@ -80,8 +80,8 @@ def _columns(model: type[Model], overrides: dict[str, Override]) -> tuple[list[s
     expressions: list[str] = []
     params: list[Any] = []
     for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
+        if field.primary_key and field.column not in overrides:
+            continue  # a serial id: the database numbers it
         column = str(field.column)
         names.append(connection.ops.quote_name(column))
         if column in overrides:
@@ -102,7 +102,7 @@ def _columns(model: type[Model], overrides: dict[str, Override]) -> tuple[list[s
     return names, expressions, params
 
 
-def _insert_select(
+def insert_select(
     cursor: CursorWrapper,
     model: type[Model],
     overrides: dict[str, Override],
@@ -145,7 +145,7 @@ def build(*, organization_id: Any, size: DatasetSize, seed: int = 1) -> Dataset:
         # Facilities: one row per element of the coordinate arrays, names and slugs from the ordinal.
         cursor.execute("SELECT coalesce(max(id), 0) FROM parking_facility")
         (before,) = cursor.fetchone()
-        _insert_select(
+        insert_select(
             cursor,
             Facility,
             {
@@ -172,7 +172,7 @@ def build(*, organization_id: Any, size: DatasetSize, seed: int = 1) -> Dataset:
         facility_ids = [row[0] for row in rows]
         published_ids = [row[0] for row in rows if row[1]]
 
-        _insert_select(
+        insert_select(
             cursor,
             Zone,
             {
@@ -187,7 +187,7 @@ def build(*, organization_id: Any, size: DatasetSize, seed: int = 1) -> Dataset:
         )
         # Spots: a realistic mix by position in the zone (1 in 10 EV with charger, 1 in 20 accessible,
         # 1 in 20 motorcycle, some large / xlarge, 1 in 50 in maintenance), codes "L<level>-<nnn>".
-        _insert_select(
+        insert_select(
             cursor,
             Spot,
             {
@@ -224,7 +224,7 @@ def build(*, organization_id: Any, size: DatasetSize, seed: int = 1) -> Dataset:
             start_hour = rng.randrange(BLOCK_HORIZON_HOURS)
             starts.append(start_hour)
             ends.append(start_hour + rng.randint(1, 48))
-        _insert_select(
+        insert_select(
             cursor,
             SpotBlock,
             {
