@@ -144,7 +144,8 @@ class Command(BaseCommand):
         step_minutes = max(60, (2 * WINDOW_DAYS * 24 * 60) // slots_per_spot)
         duration_minutes = max(30, min(4 * 60, step_minutes - 30))
         first = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=WINDOW_DAYS)
-        start = "%s::timestamptz + (g.n / sp.total) * %s * interval '1 minute'"
+        # Constants, not columns: the spot join must stay an equi-join (a hash join, not 10^10 comparisons).
+        start = f"%s::timestamptz + (g.n / {int(spots)}) * %s * interval '1 minute'"
         end = f"{start} + %s * interval '1 minute'"
         now = timezone.now()
         hours = f"({duration_minutes} / 60.0)"
@@ -191,10 +192,10 @@ class Command(BaseCommand):
                 },
                 "FROM generate_series(0, %s - 1) AS g(n) "
                 "JOIN (SELECT s.id, s.zone_id, s.facility_id, s.organization_id, "
-                "      (row_number() OVER (ORDER BY s.id)) - 1 AS k, count(*) OVER () AS total "
+                "      (row_number() OVER (ORDER BY s.id)) - 1 AS k "
                 "      FROM parking_spot s WHERE s.organization_id = %s AND s.status = 'active') sp "
-                "  ON sp.k = g.n %% sp.total "
+                "  ON sp.k = g.n %% %s "
                 "JOIN (SELECT u.id, (row_number() OVER (ORDER BY u.email)) - 1 AS k FROM accounts_user u "
                 "      WHERE u.email LIKE %s) d ON d.k = g.n %% %s",
-                [count, organization.pk, EMAIL.format("%"), drivers],
+                [count, organization.pk, spots, EMAIL.format("%"), drivers],
             )
