@@ -229,7 +229,9 @@ def main() -> None:
     parser.add_argument("--results", default=str(ROOT / "bench" / "results" / "http_load"))
     args = parser.parse_args()
     url = f"http://127.0.0.1:{args.port}"
-    ctx = _prepare(datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=200 + random.randrange(300)))
+    ctx = _prepare(
+        datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=200 + random.randrange(300))
+    )
     server = subprocess.Popen(  # noqa: S603 - our own gunicorn
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
