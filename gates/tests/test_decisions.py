@@ -390,3 +390,19 @@ def test_no_show_released_booking_reinstated_only_when_a_spot_is_free(device, re
     assert (opened["decision"], opened["reason_code"]) == ("open", "ok")
     booking = Booking.objects.get(pk=reservation.pk)
     assert (booking.status, booking.spot_id, booking.checked_in_at) == ("checked_in", spare.pk, arrival)
+
+
+def test_a_key_records_its_last_use_at_most_once_a_minute(device, gate, reservation):
+    from django.utils import timezone
+
+    from gates.models import GateKey
+
+    key = GateKey.objects.get(gate=gate)
+    recent = timezone.now() - timedelta(seconds=10)
+    GateKey.objects.filter(pk=key.pk).update(last_used_at=recent)
+    device.get("/api/v1/gates/poll/")
+    assert GateKey.objects.get(pk=key.pk).last_used_at == recent  # no write within the minute
+    stale = timezone.now() - timedelta(minutes=2)
+    GateKey.objects.filter(pk=key.pk).update(last_used_at=stale)
+    device.get("/api/v1/gates/poll/")
+    assert GateKey.objects.get(pk=key.pk).last_used_at > stale
