@@ -16,8 +16,8 @@ from django.utils import timezone
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, IssueReport
 from enforcement.models import RESOLVED_STATUSES, Dispute, DisputeStatus, Violation
 from gates.models import Gate, GateAlert, ManualReview, ReviewStatus
-from parking import availability
-from parking.models import Facility, Spot, SpotStatus, Zone
+from parking.models import Facility, Spot, Zone
+from parking.selectors import spot_live_states
 from payments.models import Payment, PaymentAlert, PaymentStatus, ReconciliationMismatch, Refund, RefundStatus
 
 STATES = ("available", "reserved", "occupied", "maintenance")
@@ -25,23 +25,6 @@ STATES = ("available", "reserved", "occupied", "maintenance")
 
 def _scoped(queryset: QuerySet[Any], organization_ids: Any, field_name: str = "organization_id") -> QuerySet[Any]:
     return queryset if organization_ids is None else queryset.filter(**{f"{field_name}__in": organization_ids})
-
-
-def spot_live_states(spots: list[Spot], at: datetime) -> dict[int, str]:
-    """``maintenance`` (not active, or under a block) > ``occupied`` > ``reserved`` > ``available``."""
-    ids = [spot.pk for spot in spots]
-    blocked = set(
-        Spot.objects.filter(pk__in=ids)
-        .filter(availability.blocked_during(at, at + timedelta(seconds=1)))
-        .values_list("pk", flat=True)
-    )
-    states = availability.spot_states(spot_ids=ids, at=at)
-    return {
-        spot.pk: "maintenance"
-        if spot.status != SpotStatus.ACTIVE or spot.pk in blocked
-        else states.get(spot.pk, "available")
-        for spot in spots
-    }
 
 
 @dataclass
@@ -62,7 +45,7 @@ def occupancy(*, organization_ids: Any, at: datetime) -> list[OccupancyRow]:
             "facility__name", "zone__display_order", "zone__name"
         )
     )
-    states = spot_live_states(spots, at)
+    states = spot_live_states(spots=spots, at=at)
     facilities: dict[int, OccupancyRow] = {}
     zones: dict[int, OccupancyRow] = {}
     for spot in spots:
@@ -223,7 +206,7 @@ def map_spots(*, facility: Facility, level: int, at: datetime) -> list[dict[str,
         .select_related("zone")
         .order_by("grid_row", "grid_column", "code")
     )
-    states = spot_live_states(spots, at)
+    states = spot_live_states(spots=spots, at=at)
     placed = [spot for spot in spots if spot.grid_row is not None and spot.grid_column is not None]
     width = max([spot.grid_column for spot in placed if spot.grid_column is not None] + [0]) + 1
     next_row = max([spot.grid_row for spot in placed if spot.grid_row is not None] + [-1]) + 2

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from parking import services as parking_services
 from parking.admin import organization_ids_visible
 from parking.models import Facility, Spot, SpotStatus
+from parking.selectors import spot_live_states
 
 from . import charts, selectors
 
@@ -90,7 +91,7 @@ def facility_map_cells(request: HttpRequest, facility_id: int) -> JsonResponse:
 def spot_detail(request: HttpRequest, spot_id: int) -> JsonResponse:
     spot = _spot(request, spot_id)
     now = timezone.now()
-    state = selectors.spot_live_states([spot], now)[spot.pk]
+    state = spot_live_states(spots=[spot], at=now)[spot.pk]
     return JsonResponse(
         {
             "id": spot.pk,
@@ -113,5 +114,5 @@ def spot_toggle_maintenance(request: HttpRequest, spot_id: int) -> JsonResponse:
     parking_services.spot_bulk_set_status(spots=[spot], status=target)
     spot.refresh_from_db()
     return JsonResponse(
-        {"id": spot.pk, "status": spot.status, "state": selectors.spot_live_states([spot], timezone.now())[spot.pk]}
+        {"id": spot.pk, "status": spot.status, "state": spot_live_states(spots=[spot], at=timezone.now())[spot.pk]}
     )

@@ -11,6 +11,7 @@ from accounts.models import User
 from accounts.selectors import organization_ids_for
 from app.exceptions import ApplicationError, NotFoundError
 from bookings.models import Booking
+from parking.models import Spot
 from vehicles.models import Vehicle
 
 from .models import Dispute, EnforcementCheck, Violation, ViolationEvidence
@@ -70,6 +71,13 @@ def check_for_facility(*, facility_id: int, check_id: int) -> EnforcementCheck:
     if check is None:
         raise _field_error("No such enforcement check at this facility.", "check")
     return check
+
+
+def spot_for_facility(*, facility_id: int, spot_id: int) -> Spot:
+    spot = Spot.objects.filter(pk=spot_id, facility_id=facility_id).first()
+    if spot is None:
+        raise _field_error("The spot is not in this facility.", "spot")
+    return spot
 
 
 def booking_for_facility(*, facility_id: int, reference: str) -> Booking:

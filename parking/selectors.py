@@ -4,9 +4,9 @@
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -206,22 +206,30 @@ def facility_availability(
 
 
 def spot_current_status(*, spot: Spot, at: datetime | None = None) -> str:
-    """``maintenance`` | ``occupied`` | ``reserved`` | ``available`` at ``at`` (default now).
+    """``maintenance`` | ``occupied`` | ``reserved`` | ``available`` at ``at`` (default now)."""
+    return spot_live_states(spots=[spot], at=at or timezone.now())[spot.pk]
+
+
+def spot_live_states(*, spots: list[Spot], at: datetime) -> dict[int, str]:
+    """The live state of each spot at ``at`` — the one definition (API, dashboard, facility map).
 
     Maintenance wins (spot not active, or a block covers the instant); then what the registered
     state sources say (bookings: a checked-in vehicle is ``occupied``, an active reservation covering
-    the instant is ``reserved``).
+    the instant is ``reserved``); else ``available``. Two queries whatever the number of spots.
     """
-    at = at or timezone.now()
-    if spot.status != SpotStatus.ACTIVE:
-        return "maintenance"
-    blocked = SpotBlock.objects.filter(facility_id=spot.facility_id, start__lte=at, end__gt=at).filter(
-        Q(spot=spot) | Q(spot__isnull=True, zone_id=spot.zone_id) | Q(spot__isnull=True, zone__isnull=True)
+    ids = [spot.pk for spot in spots]
+    blocked = set(
+        Spot.objects.filter(pk__in=ids)
+        .filter(availability.blocked_during(at, at + timedelta(seconds=1)))
+        .values_list("pk", flat=True)
     )
-    if blocked.exists():
-        return "maintenance"
-    states = availability.spot_states(spot_ids=[spot.pk], at=at)
-    return states.get(spot.pk, "available")
+    states = availability.spot_states(spot_ids=ids, at=at)
+    return {
+        spot.pk: "maintenance"
+        if spot.status != SpotStatus.ACTIVE or spot.pk in blocked
+        else states.get(spot.pk, "available")
+        for spot in spots
+    }
 
 
 def spot_get_visible(*, actor: User | None, spot_id: int) -> Spot:

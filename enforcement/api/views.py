@@ -17,7 +17,6 @@ from enforcement import selectors, services, violations
 from enforcement.models import Dispute, Violation
 from idempotency.decorators import IDEMPOTENCY_ERROR_RESPONSES, idempotent
 from parking import selectors as parking_selectors
-from parking.models import Spot
 from payments.api.serializers import PaymentCreateOutputSerializer, PaymentPayInputSerializer
 from payments.api.views import PROVIDER_ERRORS
 from vehicles.exceptions import InvalidPlateError
@@ -128,11 +127,7 @@ class ViolationListIssueApi(generics.GenericAPIView):
             if data.get("booking")
             else None
         )
-        spot = None
-        if "spot" in data:
-            spot = Spot.objects.filter(pk=data["spot"], facility=facility).first()
-            if spot is None:
-                raise ApplicationError("The spot is not in this facility.", code="invalid", attr="spot")
+        spot = selectors.spot_for_facility(facility_id=facility.pk, spot_id=data["spot"]) if "spot" in data else None
         try:
             violation = violations.violation_issue(
                 actor=actor,
